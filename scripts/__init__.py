@@ -1,0 +1,1 @@
+"""The `scim-bridge` command-line tool."""

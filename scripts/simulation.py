@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pulumi
+import pulumi.runtime
 import yaml
 
 from infra.errors import InvalidInput
@@ -91,9 +93,13 @@ def mask_secrets(value: Any) -> Any:
     if rpc.is_rpc_secret(value):
         return SECRET
     if isinstance(value, dict):
-        return {str(key): mask_secrets(item) for key, item in value.items()}
+        # Sorted, because protocol buffers deliver map keys in no particular order.
+        return {str(key): mask_secrets(value[key]) for key in sorted(value, key=str)}
     if isinstance(value, list | tuple):
         return [mask_secrets(item) for item in value]
+    if isinstance(value, float) and value.is_integer():
+        # Protocol buffers carry every number as a double; counts and ports are integers.
+        return int(value)
     if value is None or isinstance(value, str | int | float | bool):
         return value
     urn = getattr(value, "urn", None)
@@ -134,87 +140,6 @@ def simulated_kubeconfig(name: str, endpoint: str) -> str:
             "current-context": name,
         }
     )
-
-
-def _import_pulumi_mocks():
-    import pulumi.runtime
-    from pulumi.runtime.mocks import MockMonitor
-
-    return pulumi.runtime, MockMonitor
-
-
-def make_mocks():
-    """Return a `pulumi.runtime.Mocks` that simulates DigitalOcean, keyed by type token."""
-    runtime, _ = _import_pulumi_mocks()
-
-    class SimulatedDigitalOcean(runtime.Mocks):
-        """New resources echo their inputs and add what DigitalOcean would compute."""
-
-        def new_resource(self, args):
-            seed = _seed(args.typ, args.name)
-            resource_id = f"{seed[:8]}-{seed[8:12]}-{seed[12:16]}-{seed[16:20]}-{seed[20:32]}"
-            state = dict(args.inputs)
-            handler = self.resource_handlers.get(args.typ)
-            if handler is not None:
-                resource_id, extra = handler(args, resource_id, seed)
-                state.update(extra)
-            elif args.typ.startswith("kubernetes:"):
-                state.update(_kubernetes_state(args.inputs, seed))
-            return resource_id, state
-
-        def call(self, args):
-            handler = self.call_handlers.get(args.token)
-            if handler is None:
-                return {}
-            return handler(args.args)
-
-        resource_handlers = {
-            "digitalocean:index/vpc:Vpc": lambda args, rid, seed: (
-                rid,
-                {"ipRange": "10.116.0.0/20", "urn": f"do:vpc:{rid}"},
-            ),
-            "digitalocean:index/kubernetesCluster:KubernetesCluster": _cluster_state,
-            "digitalocean:index/loadBalancer:LoadBalancer": lambda args, rid, seed: (
-                rid,
-                {"ip": simulated_address(args.typ, args.name), "status": "active"},
-            ),
-            "digitalocean:index/dnsRecord:DnsRecord": lambda args, rid, seed: (
-                str(int(seed[:7], 16)),
-                {"fqdn": _record_fqdn(args.inputs)},
-            ),
-            "digitalocean:index/certificate:Certificate": lambda args, rid, seed: (
-                rid,
-                {"state": "verified", "uuid": rid},
-            ),
-            "digitalocean:index/containerRegistry:ContainerRegistry": lambda args, rid, seed: (
-                args.inputs.get("name", rid),
-                {
-                    "endpoint": f"registry.digitalocean.com/{args.inputs.get('name')}",
-                    "serverUrl": "registry.digitalocean.com",
-                },
-            ),
-            "digitalocean:index/containerRegistryDockerCredentials:"
-            "ContainerRegistryDockerCredentials": _registry_credentials_state,
-            "docker-build:index:Image": lambda args, rid, seed: (
-                rid,
-                {"digest": f"sha256:{seed}", "ref": f"{(args.inputs.get('tags') or [''])[0]}"},
-            ),
-            "pulumi-python:dynamic/propagation:Gate": _gate_state,
-        }
-
-        call_handlers = {
-            "digitalocean:index/getKubernetesVersions:getKubernetesVersions": _versions,
-            "digitalocean:index/getDomain:getDomain": lambda args: {
-                "id": args.get("name"),
-                "name": args.get("name"),
-                "ttl": 1800,
-                "urn": f"do:domain:{args.get('name')}",
-                "zoneFile": "",
-            },
-            "digitalocean:index/getKubernetesCluster:getKubernetesCluster": _cluster_lookup,
-        }
-
-    return SimulatedDigitalOcean()
 
 
 def _cluster_state(args, resource_id, seed):
@@ -316,6 +241,83 @@ def _kubernetes_state(inputs, seed):
     return {"metadata": metadata}
 
 
+class SimulatedDigitalOcean(pulumi.runtime.Mocks):
+    """DigitalOcean, DOKS and the image build, simulated per type token.
+
+    New resources echo their inputs and add what the provider would compute. A subclass
+    may change `resource_handlers` or `call_handlers` (keyed by type token) for a test.
+    """
+
+    def new_resource(self, args):
+        seed = _seed(args.typ, args.name)
+        resource_id = f"{seed[:8]}-{seed[8:12]}-{seed[12:16]}-{seed[16:20]}-{seed[20:32]}"
+        state = dict(args.inputs)
+        handler = self.resource_handlers.get(args.typ)
+        if handler is not None:
+            resource_id, extra = handler(args, resource_id, seed)
+            state.update(extra)
+        elif args.typ.startswith("kubernetes:"):
+            state.update(_kubernetes_state(args.inputs, seed))
+        return resource_id, state
+
+    def call(self, args):
+        handler = self.call_handlers.get(args.token)
+        if handler is None:
+            return {}
+        return handler(args.args)
+
+    resource_handlers = {
+        "digitalocean:index/vpc:Vpc": lambda args, rid, seed: (
+            rid,
+            {"ipRange": "10.116.0.0/20", "urn": f"do:vpc:{rid}"},
+        ),
+        "digitalocean:index/kubernetesCluster:KubernetesCluster": _cluster_state,
+        "digitalocean:index/loadBalancer:LoadBalancer": lambda args, rid, seed: (
+            rid,
+            {"ip": simulated_address(args.typ, args.name), "status": "active"},
+        ),
+        "digitalocean:index/dnsRecord:DnsRecord": lambda args, rid, seed: (
+            str(int(seed[:7], 16)),
+            {"fqdn": _record_fqdn(args.inputs)},
+        ),
+        "digitalocean:index/certificate:Certificate": lambda args, rid, seed: (
+            rid,
+            {"state": "verified", "uuid": rid},
+        ),
+        "digitalocean:index/containerRegistry:ContainerRegistry": lambda args, rid, seed: (
+            args.inputs.get("name", rid),
+            {
+                "endpoint": f"registry.digitalocean.com/{args.inputs.get('name')}",
+                "serverUrl": "registry.digitalocean.com",
+            },
+        ),
+        "digitalocean:index/containerRegistryDockerCredentials:"
+        "ContainerRegistryDockerCredentials": _registry_credentials_state,
+        "docker-build:index:Image": lambda args, rid, seed: (
+            rid,
+            {"digest": f"sha256:{seed}", "ref": f"{(args.inputs.get('tags') or [''])[0]}"},
+        ),
+        "pulumi-python:dynamic/propagation:Gate": _gate_state,
+    }
+
+    call_handlers = {
+        "digitalocean:index/getKubernetesVersions:getKubernetesVersions": _versions,
+        "digitalocean:index/getDomain:getDomain": lambda args: {
+            "id": args.get("name"),
+            "name": args.get("name"),
+            "ttl": 1800,
+            "urn": f"do:domain:{args.get('name')}",
+            "zoneFile": "",
+        },
+        "digitalocean:index/getKubernetesCluster:getKubernetesCluster": _cluster_lookup,
+    }
+
+
+def make_mocks() -> SimulatedDigitalOcean:
+    """Return the simulated DigitalOcean that `plan` uses."""
+    return SimulatedDigitalOcean()
+
+
 def load_stack_config(path: Path) -> tuple[dict[str, str], list[str]]:
     """Read a `Pulumi.<stack>.yaml` file and apply Pulumi.yaml's defaults, as the Pulumi CLI does.
 
@@ -362,29 +364,32 @@ def _config_string(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def simulate(config: dict[str, str], secret_keys: list[str], *, stack: str = "example") -> Simulation:
+def simulate(
+    config: dict[str, str], secret_keys: list[str], *, stack: str = "example", mocks=None
+) -> Simulation:
     """Run the program with this config under the mock runtime and return what it registered.
 
     Each call runs in a fresh context, so calls do not share Pulumi's runtime state.
+    `mocks` replaces the simulated DigitalOcean of `make_mocks()`, for tests.
 
     :raises InvalidInput: (InvalidSettings) when a setting is invalid; nothing is registered
         before settings are checked.
     """
     context = contextvars.copy_context()
-    return context.run(_simulate, config, secret_keys, stack)
+    return context.run(_simulate, config, secret_keys, stack, mocks)
 
 
-def _simulate(config, secret_keys, stack) -> Simulation:
-    runtime, mock_monitor_class = _import_pulumi_mocks()
-    import pulumi
+def _simulate(config, secret_keys, stack, mocks) -> Simulation:
+    from pulumi import runtime
     from pulumi.runtime import rpc
+    from pulumi.runtime.mocks import MockMonitor
     from pulumi.runtime.settings import set_root_resource
     from pulumi.runtime.stack import run_pulumi_func
     from pulumi.runtime.sync_await import _sync_await
 
     records: list[RegisteredResource] = []
 
-    class RecordingMonitor(mock_monitor_class):
+    class RecordingMonitor(MockMonitor):
         """Record each registration's parent, dependencies and inputs before answering it."""
 
         def RegisterResource(self, request):
@@ -422,7 +427,7 @@ def _simulate(config, secret_keys, stack) -> Simulation:
     asyncio.set_event_loop(loop)
     runtime.set_all_config(config, secret_keys)
     set_root_resource(None)
-    mocks = make_mocks()
+    mocks = mocks if mocks is not None else make_mocks()
     runtime.set_mocks(
         mocks, project=PROJECT, stack=stack, preview=False, monitor=RecordingMonitor(mocks)
     )
@@ -448,4 +453,25 @@ def _simulate(config, secret_keys, stack) -> Simulation:
     for record in records:
         record.inputs = mask_secrets(record.inputs)
         record.outputs = mask_secrets(record.outputs)
-    return Simulation(stack=stack, resources=records, outputs=resolved)
+    return Simulation(stack=stack, resources=_in_creation_order(records), outputs=resolved)
+
+
+def _in_creation_order(records: list[RegisteredResource]) -> list[RegisteredResource]:
+    """Sort resources by dependency depth, then URN: registration order varies between runs."""
+    by_urn = {record.urn: record for record in records}
+    depth: dict[str, int] = {}
+
+    def depth_of(urn: str) -> int:
+        if urn not in depth:
+            depth[urn] = 0  # guards against a cycle, which Pulumi would reject anyway
+            dependencies = [d for d in by_urn[urn].depends_on if d in by_urn]
+            depth[urn] = 1 + max((depth_of(d) for d in dependencies), default=-1)
+        return depth[urn]
+
+    def sort_key(record: RegisteredResource) -> tuple[int, str]:
+        if record.custom:
+            return depth_of(record.urn), record.urn
+        children = [r for r in records if r.parent == record.urn]
+        return min((sort_key(child)[0] for child in children), default=0), record.urn
+
+    return sorted(records, key=sort_key)

@@ -11,6 +11,7 @@ from pulumi_kubernetes.core.v1 import (
     CapabilitiesArgs,
     ContainerArgs,
     ContainerPortArgs,
+    EmptyDirVolumeSourceArgs,
     EnvVarArgs,
     ExecActionArgs,
     HTTPGetActionArgs,
@@ -35,7 +36,6 @@ from pulumi_kubernetes.core.v1 import (
     VolumeArgs,
     VolumeMountArgs,
     VolumeResourceRequirementsArgs,
-    EmptyDirVolumeSourceArgs,
 )
 from pulumi_kubernetes.meta.v1 import LabelSelectorArgs, ObjectMetaArgs
 from pulumi_kubernetes.networking.v1 import (
@@ -52,7 +52,7 @@ from infra.settings import TIER_RESOURCES, Settings, TlsMode
 NAMESPACE = "scim-bridge"
 BRIDGE_NAME = "op-scim-bridge"
 REDIS_NAME = "redis"
-SECRET_NAME = "scimsession"
+SECRET_NAME = "scimsession"  # noqa: S105 (a Secret object name, not a password)
 CREDENTIALS_CLAIM = "op-scim-credentials"
 
 # NOTE: pinned by tag only: the digest of this tag could not be resolved where this was
@@ -74,7 +74,7 @@ SESSION_KEY = "scimsession"
 WORKSPACE_CREDENTIALS_KEY = "workspace-credentials.json"
 WORKSPACE_SETTINGS_KEY = "workspace-settings.json"
 
-SECRET_DIGEST_ANNOTATION = "scim-bridge.io/secret-sha256"
+SECRET_DIGEST_ANNOTATION = "scim-bridge.io/secret-sha256"  # noqa: S105 (an annotation key)
 
 
 def recommended_labels(settings: Settings, name: str, component: str, version: str) -> dict:
@@ -152,7 +152,9 @@ class Bridge(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        in_namespace = pulumi.ResourceOptions(parent=self, provider=provider, depends_on=[namespace])
+        in_namespace = pulumi.ResourceOptions(
+            parent=self, provider=provider, depends_on=[namespace]
+        )
 
         secret = self._secret(name, settings, bridge_labels, in_namespace)
         redis_service = self._redis(name, settings, redis_labels, bridge_labels, in_namespace)
@@ -204,9 +206,7 @@ class Bridge(pulumi.ComponentResource):
         Service(
             f"{name}-service",
             metadata=ObjectMetaArgs(name=BRIDGE_NAME, namespace=NAMESPACE, labels=bridge_labels),
-            spec=ServiceSpecArgs(
-                type="NodePort", selector=_selector(bridge_labels), ports=[port]
-            ),
+            spec=ServiceSpecArgs(type="NodePort", selector=_selector(bridge_labels), ports=[port]),
             opts=in_namespace,
         )
 
@@ -256,9 +256,12 @@ class Bridge(pulumi.ComponentResource):
                                 # A cache only: bounded memory, evict keys with a TTL, and no
                                 # snapshots to disk.
                                 args=[
-                                    "--maxmemory", "256mb",
-                                    "--maxmemory-policy", "volatile-lru",
-                                    "--save", "",
+                                    "--maxmemory",
+                                    "256mb",
+                                    "--maxmemory-policy",
+                                    "volatile-lru",
+                                    "--save",
+                                    "",
                                 ],  # fmt: skip
                                 ports=[ContainerPortArgs(name="redis", container_port=REDIS_PORT)],
                                 readiness_probe=ProbeArgs(
@@ -300,7 +303,9 @@ class Bridge(pulumi.ComponentResource):
         )
         NetworkPolicy(
             f"{name}-redis-policy",
-            metadata=ObjectMetaArgs(name=f"{REDIS_NAME}-from-bridge", namespace=NAMESPACE, labels=labels),
+            metadata=ObjectMetaArgs(
+                name=f"{REDIS_NAME}-from-bridge", namespace=NAMESPACE, labels=labels
+            ),
             spec=NetworkPolicySpecArgs(
                 pod_selector=LabelSelectorArgs(match_labels=_selector(labels)),
                 policy_types=["Ingress"],

@@ -61,21 +61,21 @@ _FROM_LINE = re.compile(r"^FROM\s+(\S+)", re.MULTILINE)
 _TAG = re.compile(r"[A-Za-z0-9:_-]{1,255}")
 
 
-class TlsMode(str, enum.Enum):
-    """Where TLS ends: at the bridge (Let's Encrypt through OP_TLS_DOMAIN) or at the load balancer."""
+class TlsMode(enum.StrEnum):
+    """Where TLS ends: at the bridge (Let's Encrypt via OP_TLS_DOMAIN) or at the load balancer."""
 
     LETSENCRYPT = "letsencrypt"
     LOADBALANCER = "loadbalancer"
 
 
-class ImageSource(str, enum.Enum):
+class ImageSource(enum.StrEnum):
     """Where the bridge image comes from: the vendor's registry, or one the stack creates."""
 
     UPSTREAM = "upstream"
     REGISTRY = "registry"
 
 
-class ResourceTier(str, enum.Enum):
+class ResourceTier(enum.StrEnum):
     """The bridge vendor's sizing: under 1,000 users, up to 5,000, and more."""
 
     DEFAULT = "default"
@@ -244,6 +244,16 @@ def load_settings(config: pulumi.Config | None = None, *, stack: str | None = No
                 f"the session was made for {session_host!r}, not for {fqdn!r}; the bridge would "
                 "ask Let's Encrypt for the wrong name. Accepted: a scimsession made for this "
                 "bridge, or set domain and hostname to match the session",
+            )
+
+    if image_source == ImageSource.REGISTRY and bridge_image is not None:
+        built = default_bridge_image()
+        if bridge_image != built:
+            reader.problem(
+                "bridgeImage",
+                f"{bridge_image!r} differs from {built!r}, the FROM line of "
+                "bridge_image/Dockerfile, which is what imageSource registry builds; "
+                "accepted: leave bridgeImage unset, or change the Dockerfile",
             )
 
     if (credentials is None) != (workspace is None):

@@ -110,7 +110,9 @@ def key_settings(resource) -> list[str]:
     if kind == "pulumi-python:dynamic/propagation:Gate":
         return _pick(inputs, "name", "expected", "resolvers", "timeout")
     if kind == "kubernetes:apps/v1:Deployment":
-        containers = inputs.get("spec", {}).get("template", {}).get("spec", {}).get("containers", [])
+        containers = (
+            inputs.get("spec", {}).get("template", {}).get("spec", {}).get("containers", [])
+        )
         images = ",".join(container.get("image", "?") for container in containers)
         return [
             *_pick(inputs, "metadata.name", "spec.replicas", "spec.strategy.type"),
@@ -143,7 +145,9 @@ def render_tree(simulation) -> str:
             last = index == len(items) - 1
             branch, indent = ("└─ ", "   ") if last else ("├─ ", "│  ")
             settings = "  ".join(key_settings(resource))
-            lines.append(f"{prefix}{branch}{_short_type(resource.type)} {resource.name}  {settings}".rstrip())
+            lines.append(
+                f"{prefix}{branch}{_short_type(resource.type)} {resource.name}  {settings}".rstrip()
+            )
             external = [by_urn[urn].name for urn in resource.depends_on if urn in by_urn]
             if external and resource.custom:
                 lines.append(f"{prefix}{indent}    depends on: {', '.join(external)}")
@@ -203,7 +207,9 @@ def render_graph(simulation) -> str:
         if not resource.custom:
             continue
         if resource.parent not in by_urn:
-            lines.append(f'  {ids[resource.urn]}["{_short_type(resource.type)}<br/>{resource.name}"]')
+            lines.append(
+                f'  {ids[resource.urn]}["{_short_type(resource.type)}<br/>{resource.name}"]'
+            )
         for dependency in resource.depends_on:
             if dependency in by_urn and by_urn[dependency].custom:
                 lines.append(f"  {ids[dependency]} --> {ids[resource.urn]}")

@@ -29,7 +29,7 @@ PROGRAM = PROJECT_DIR / "__main__.py"
 PROJECT_FILE = PROJECT_DIR / "Pulumi.yaml"
 DEFAULT_CONFIG = PROJECT_DIR / "examples" / "Pulumi.example.yaml"
 PROJECT = "scim-bridge"
-SECRET = "[secret]"
+SECRET = "[secret]"  # noqa: S105 (the mask printed in place of a secret)
 
 # DOKS versions the simulation offers, newest first.
 SIMULATED_KUBERNETES_VERSIONS = ("1.34.1-do.0", "1.33.5-do.0", "1.32.9-do.1", "1.31.13-do.2")
@@ -41,6 +41,7 @@ class RegisteredResource:
     """One resource as the program registered it, with the state the simulation returned."""
 
     urn: str
+    id: str
     type: str
     name: str
     parent: str | None
@@ -135,7 +136,9 @@ def simulated_kubeconfig(name: str, endpoint: str) -> str:
             "apiVersion": "v1",
             "kind": "Config",
             "clusters": [{"name": name, "cluster": {"server": endpoint}}],
-            "users": [{"name": f"{name}-admin", "user": {"token": f"simulated-{_seed(name)[:32]}"}}],
+            "users": [
+                {"name": f"{name}-admin", "user": {"token": f"simulated-{_seed(name)[:32]}"}}
+            ],
             "contexts": [{"name": name, "context": {"cluster": name, "user": f"{name}-admin"}}],
             "current-context": name,
         }
@@ -408,6 +411,7 @@ def _simulate(config, secret_keys, stack, mocks) -> Simulation:
             records.append(
                 RegisteredResource(
                     urn=response.urn,
+                    id=response.id,
                     type=request.type,
                     name=request.name,
                     parent=request.parent or None,

@@ -431,6 +431,10 @@ def _simulate(config, secret_keys, stack, mocks) -> Simulation:
     asyncio.set_event_loop(loop)
     runtime.set_all_config(config, secret_keys)
     set_root_resource(None)
+    # MockSettings keeps the process-wide set of pending outputs, which may hold tasks of
+    # an earlier, closed event loop; this run waits only for its own.
+    runtime.settings.SETTINGS.outputs = set()
+
     mocks = mocks if mocks is not None else make_mocks()
     runtime.set_mocks(
         mocks, project=PROJECT, stack=stack, preview=False, monitor=RecordingMonitor(mocks)

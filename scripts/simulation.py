@@ -212,7 +212,10 @@ def _registry_credentials_state(args, resource_id, seed):
 
 def _gate_state(args, resource_id, seed):
     inputs = _unwrap(args.inputs)
-    servers = [*SIMULATED_NAMESERVERS, *inputs.get("resolvers", [])]
+    servers = [
+        server if ":" in server else f"{server}:53"
+        for server in [*SIMULATED_NAMESERVERS, *inputs.get("resolvers", [])]
+    ]
     report = {
         "name": inputs.get("name"),
         "type": "A",
@@ -221,8 +224,8 @@ def _gate_state(args, resource_id, seed):
         "servers": [
             {
                 "server": server,
-                "role": "authoritative" if server in SIMULATED_NAMESERVERS else "resolver",
-                "status": "ok",
+                "role": "authoritative" if server.startswith("ns") else "resolver",
+                "status": "match",
                 "answers": [inputs.get("expected")],
                 "ttl": 60,
                 "elapsed_ms": 0,

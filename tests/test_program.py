@@ -1,4 +1,4 @@
-"""The deploy program under Pulumi's mocks: what it registers, with which settings, in which order."""
+"""The deploy program under mocks: what it registers, with which settings, in which order."""
 
 import json
 
@@ -429,7 +429,7 @@ def test_stack_outputs(example):
     assert outputs["namespace"] == "scim-bridge"
     assert outputs["image"].startswith("1password/scim:v2.9.13@sha256:")
     assert outputs["tlsMode"] == "letsencrypt"
-    assert outputs["propagation"]["servers"][-3:] == ["1.1.1.1", "8.8.8.8", "9.9.9.9"]
+    assert outputs["propagation"]["servers"][-3:] == ["1.1.1.1:53", "8.8.8.8:53", "9.9.9.9:53"]
 
 
 def test_registry_mode_builds_and_deploys_own_image(run_program):

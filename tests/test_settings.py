@@ -1,4 +1,4 @@
-"""Settings: defaults, normalization, and every invalid value rejected by `plan` with exit code 2."""
+"""Settings: defaults, normalization, and each invalid value rejected by `plan` with exit 2."""
 
 import asyncio
 import base64

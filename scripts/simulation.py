@@ -88,11 +88,14 @@ class Simulation:
 
 
 def mask_secrets(value: Any) -> Any:
-    """Return `value` as plain JSON data with every Pulumi secret replaced by "[secret]"."""
+    """Return `value` as plain JSON data with every Pulumi secret replaced by "[secret]".
+
+    A secret map keeps its keys and has each value replaced.
+    """
     from pulumi.runtime import rpc
 
     if rpc.is_rpc_secret(value):
-        return SECRET
+        return _mask_all(rpc.unwrap_rpc_secret(value))
     if isinstance(value, dict):
         # Sorted, because protocol buffers deliver map keys in no particular order.
         return {str(key): mask_secrets(value[key]) for key in sorted(value, key=str)}
@@ -107,6 +110,14 @@ def mask_secrets(value: Any) -> Any:
     if urn is not None:
         return f"[resource {type(value).__name__}]"
     return str(value)
+
+
+def _mask_all(value: Any) -> Any:
+    # A secret map keeps its keys, such as a Secret's file names, so that manifests keep
+    # their shape; every value inside it is masked.
+    if isinstance(value, dict):
+        return {str(key): _mask_all(value[key]) for key in sorted(value, key=str)}
+    return SECRET
 
 
 def _unwrap(value: Any) -> Any:

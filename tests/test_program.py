@@ -330,8 +330,8 @@ def test_session_stored_under_scimsession_key(example):
     secret = only(example, SECRET)
 
     assert secret.inputs["metadata"]["name"] == "scimsession"
-    # Secret values never leave the simulation; the whole stringData is masked.
-    assert secret.inputs["stringData"] == "[secret]"
+    # Secret values never leave the simulation: each value is masked, keys stay.
+    assert secret.inputs["stringData"] == {"scimsession": "[secret]"}
 
 
 def test_session_mounted_where_bridge_reads_it(example):

@@ -56,7 +56,7 @@ _MISSING_ISSUER = {
 }
 _UNTRUSTED = _MISSING_ISSUER | {_DEPTH_ZERO_SELF_SIGNED_CERT, _SELF_SIGNED_CERT_IN_CHAIN}
 
-_BEARER_PREFIX = re.compile(r"bearer\s+", re.IGNORECASE)
+_BEARER_PREFIX = re.compile(r"bearer(?:\s+|$)", re.IGNORECASE)
 
 RENEW_FIX = "renew the certificate, and check why automatic renewal has not run"
 

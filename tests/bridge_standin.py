@@ -90,8 +90,12 @@ class BridgeStandIn:
         self._context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         self._context.load_cert_chain(pem_file)
         self._server = _TlsServer(self)
+        # A short poll interval keeps shutdown, and so each test, quick.
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="bridge stand-in", daemon=True
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="bridge stand-in",
+            daemon=True,
         )
 
     @property

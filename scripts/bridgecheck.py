@@ -21,6 +21,7 @@ from pathlib import Path
 
 import idna
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import ExtensionOID, NameOID
 
@@ -455,7 +456,7 @@ def issuance_path(sent: list[x509.Certificate]) -> list[x509.Certificate]:
 def _issued(certificate: x509.Certificate, *, by: x509.Certificate) -> bool:
     try:
         certificate.verify_directly_issued_by(by)
-    except (ValueError, TypeError, x509.InvalidSignature):
+    except (ValueError, TypeError, InvalidSignature):
         return False
     return True
 

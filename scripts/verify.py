@@ -3,12 +3,14 @@
 import logging
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from infra.errors import InvalidInput
-from scripts import bridgecheck, checks
+
+if TYPE_CHECKING:
+    from scripts.bridgecheck import BridgeUrl
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +25,7 @@ def verify(
         str | None,
         typer.Argument(
             help="The bridge's address, e.g. https://scim.example.com. Leave it out with --stack.",
+            metavar="URL",
             show_default=False,
         ),
     ] = None,
@@ -74,13 +77,15 @@ def verify(
         bool, typer.Option("--json", help="Print one JSON document instead of one line per check.")
     ] = False,
 ) -> None:
-    """Check a running bridge: DNS, TLS certificate and chain, expiry, /ping and /health.
+    """Check a running bridge: DNS, TLS chain and expiry, /ping and /health.
 
-    Without --token-file or --token-env, the bearer token is asked for without echo. It is
-    sent only in the Authorization header of GET /health, only to the bridge's host, and
-    redirects are not followed. Exit 0 when every check passes (warnings allowed), 1 when
-    one fails, 2 on bad arguments.
+    Without --token-file or --token-env, the bearer token is asked for
+    without echo. It is sent only in the Authorization header of
+    GET /health, only to the bridge's host; redirects are not followed.
     """
+    # The checks import cryptography and idna, which --help does not need.
+    from scripts import bridgecheck, checks
+
     if token_file is not None and token_env is not None:
         raise InvalidInput("verify: --token-file and --token-env: give one of them, not both")
     if not 0 < timeout <= MAX_TIMEOUT_SECONDS:
@@ -113,7 +118,9 @@ def verify(
         raise typer.Exit(code=code)
 
 
-def _target(url: str | None, stack: str | None) -> bridgecheck.BridgeUrl:
+def _target(url: str | None, stack: str | None) -> "BridgeUrl":
+    from scripts import bridgecheck
+
     if url is not None and stack is not None:
         raise InvalidInput("verify: URL and --stack: give one of them, not both")
     if url is not None:
@@ -137,6 +144,8 @@ def _target(url: str | None, stack: str | None) -> bridgecheck.BridgeUrl:
 
 
 def _read_token(token_file: Path | None, token_env: str | None) -> str:
+    from scripts import bridgecheck
+
     if token_file is not None:
         source = f"--token-file {token_file}"
         try:

@@ -76,7 +76,7 @@ class MissingStackOutput(ScimBridgeError, LookupError):
 
 @dataclass(frozen=True)
 class BridgeUrl:
-    """Where the bridge is served: an ASCII host name or IP address, and a port."""
+    """The bridge's location: an ASCII host name or IP address, and a port."""
 
     host: str
     port: int = 443
@@ -179,7 +179,7 @@ def clean_token(raw: str, *, source: str) -> str:
 def make_tls_context(ca_file: Path | None) -> ssl.SSLContext:
     """Return a client TLS context that trusts the system's CAs plus those in `ca_file`.
 
-    :raises InvalidInput: naming --ca-file when it cannot be read or holds no certificate.
+    :raises InvalidInput: naming --ca-file when it cannot be read or contains no certificate.
     """
     context = ssl.create_default_context()
     if ca_file is None:
@@ -213,7 +213,7 @@ def check_bridge(
     checks would fail the same way or would send the token to an unverified server. Every
     result is returned with the token replaced by "[redacted]", should a server echo it.
 
-    :param timeout: seconds to wait for each step (lookup, connection, handshake, answer).
+    :param timeout: seconds to wait for each step (lookup, connection, handshake, response).
     """
     now = now or datetime.now(UTC)
     verification = Verification()
@@ -485,14 +485,14 @@ def assess_expiry(leaf: x509.Certificate, now: datetime) -> CheckResult:
 
 
 def assess_ping(response: HttpResponse) -> CheckResult:
-    """Return the ping check: ok on a 2xx status, whatever the body says."""
+    """Return the ping check: ok on a 2xx status, whatever the body contains."""
     status = f"{response.status} {response.reason}".strip()
     if 200 <= response.status < 300:
-        return CheckResult("ping", Status.OK, f"GET /ping answered {status}")
+        return CheckResult("ping", Status.OK, f"GET /ping returned {status}")
     if 300 <= response.status < 400:
         return _redirect_result("ping", "/ping", response)
     return CheckResult(
-        "ping", Status.FAIL, f"GET /ping answered {status}", fix=_status_fix(response.status)
+        "ping", Status.FAIL, f"GET /ping returned {status}", fix=_status_fix(response.status)
     )
 
 
@@ -503,7 +503,7 @@ def assess_health(
 
     The status decides first: 401 and 403 mean the token was rejected, a redirect is not
     followed, and any other status outside 2xx fails even when a report comes with it. A
-    2xx answer must be the JSON report with every component in state "healthy". An HTML
+    2xx response must be the JSON report with every component in state "healthy". An HTML
     page in its place means the bridge is waiting for setup. The bridge's version and build
     are stored in `verification` when given.
     """
@@ -513,7 +513,7 @@ def assess_health(
             CheckResult(
                 "health",
                 Status.FAIL,
-                f"the bridge rejected the bearer token (GET /health answered {status})",
+                f"the bridge rejected the bearer token (GET /health returned {status})",
                 fix="use the bearer token issued with this bridge's scimsession file; when it "
                 "is lost, regenerate both on the Integrations page of your 1Password account",
             )
@@ -528,7 +528,7 @@ def assess_health(
             CheckResult(
                 "health",
                 Status.FAIL,
-                "GET /health answered with an HTML page instead of a health report: the "
+                "GET /health returned an HTML page instead of a health report: the "
                 "bridge is waiting for setup",
                 fix=f"sign in at {target.url} with your 1Password account to finish setup",
             )
@@ -539,13 +539,13 @@ def assess_health(
     except ValueError as error:
         if success:
             content_type = response.headers.get("content-type", "no content type")
-            detail = f"GET /health answered {status} ({content_type}), but {error}"
+            detail = f"GET /health returned {status} ({content_type}), but {error}"
             return [CheckResult("health", Status.FAIL, detail, fix="check the bridge's logs")]
         return [
             CheckResult(
                 "health",
                 Status.FAIL,
-                f"GET /health answered {status}",
+                f"GET /health returned {status}",
                 fix=_status_fix(response.status),
             )
         ]
@@ -629,7 +629,7 @@ def _assess_report(report: HealthReport, status: str, success: bool) -> list[Che
         headline = CheckResult(
             "health",
             Status.FAIL,
-            f"GET /health answered {status}; {bridge}, {len(unhealthy)} of "
+            f"GET /health returned {status}; {bridge}, {len(unhealthy)} of "
             f"{len(report.reports)} components not healthy",
             fix="see the component checks and the bridge's logs",
         )
@@ -637,7 +637,7 @@ def _assess_report(report: HealthReport, status: str, success: bool) -> list[Che
         headline = CheckResult(
             "health",
             Status.FAIL,
-            f"{bridge} answered with a health report that lists no components",
+            f"{bridge} returned a health report that lists no components",
             fix="check the bridge's logs",
         )
     elif unhealthy:
@@ -681,14 +681,14 @@ def _redirect_result(step: str, path: str, response: HttpResponse) -> CheckResul
     return CheckResult(
         step,
         Status.FAIL,
-        f"GET {path} answered {response.status} redirecting to {location}, which is not followed",
-        fix="pass the URL the bridge itself answers on",
+        f"GET {path} returned {response.status}, a redirect to {location}, which is not followed",
+        fix="pass the URL the bridge itself is served on",
     )
 
 
 def _status_fix(status: int) -> str:
     if status in (502, 503, 504):
-        return "no bridge answers behind the load balancer: check the bridge pod and its logs"
+        return "no bridge responds behind the load balancer: check the bridge pod and its logs"
     if status == 404:
         return "check that this address serves the SCIM bridge"
     return "check the bridge's logs"
@@ -745,7 +745,7 @@ def _fingerprint(certificate: x509.Certificate) -> bytes:
 
 def _redact(result: CheckResult, token: str) -> CheckResult:
     if token in result.detail or token in result.fix or token in result.name:
-        log.warning("a server answer contained the bearer token; it is redacted from the output")
+        log.warning("a server response contained the bearer token; it is redacted from the output")
         return replace(
             result,
             name=result.name.replace(token, REDACTED),

@@ -18,12 +18,12 @@ from infra.errors import ScimBridgeError
 
 log = logging.getLogger(__name__)
 
-# A health report is a few hundred bytes; read no more than this of any answer.
+# A health report is a few hundred bytes, so no more than this is read of any response.
 MAX_BODY_BYTES = 1 << 20
 
 
 class ProbeFailed(ScimBridgeError, OSError):
-    """A probe could not get an answer: the name did not resolve, or a connection failed.
+    """A probe got no response: the name did not resolve, or a connection failed.
 
     `step` is the name of the check that failed (dns, tls, ping, health); `fix` is the next
     thing to try, in a few words.
@@ -59,7 +59,7 @@ class TlsProbe:
 
 @dataclass(frozen=True)
 class HttpResponse:
-    """An HTTP answer: status line, headers with lower-case names, and the body."""
+    """An HTTP response: status line, headers with lower-case names, and the body."""
 
     status: int
     reason: str
@@ -169,7 +169,7 @@ def probe_tls(
         raise ProbeFailed(
             "tls",
             f"TLS handshake with {where} timed out after {timeout:g} s: the server accepted "
-            "the connection but did not answer",
+            "the connection but did not respond",
             fix=f"check that port {port} serves HTTPS, or raise --timeout",
         ) from None
 
@@ -270,12 +270,12 @@ def get(
     headers: Mapping[str, str],
     step: str,
 ) -> HttpResponse:
-    """Send `GET path` to `address` with the given headers and return the answer.
+    """Send `GET path` to `address` with the given headers and return the response.
 
     Redirects are returned, never followed, so headers go to this host only.
 
     :raises ProbeFailed: (named `step`) when the connection is refused or fails, or no
-        complete answer arrives within `timeout` seconds per read.
+        complete response arrives within `timeout` seconds per read.
     """
     where = endpoint(address, port)
     connection = _PinnedHTTPSConnection(address, host, port, context, timeout)
@@ -283,14 +283,14 @@ def get(
         connection.request("GET", path, headers=dict(headers))
         response = connection.getresponse()
         body = response.read(MAX_BODY_BYTES)
-        answer = HttpResponse(
+        result = HttpResponse(
             status=response.status,
             reason=response.reason,
             headers={name.lower(): value for name, value in response.getheaders()},
             body=body,
         )
-        log.debug("GET %s from %s: %d %s", path, where, answer.status, answer.reason)
-        return answer
+        log.debug("GET %s from %s: %d %s", path, where, result.status, result.reason)
+        return result
 
     except ConnectionRefusedError:
         raise ProbeFailed(
@@ -302,7 +302,7 @@ def get(
     except TimeoutError:
         raise ProbeFailed(
             step,
-            f"GET {path}: no answer from {where} within {timeout:g} s",
+            f"GET {path}: no response from {where} within {timeout:g} s",
             fix="check the bridge's logs and that the load balancer forwards to it, "
             "or raise --timeout",
         ) from None
@@ -310,7 +310,7 @@ def get(
     except http.client.HTTPException as error:
         raise ProbeFailed(
             step,
-            f"GET {path}: {where} sent no valid HTTP answer ({type(error).__name__})",
+            f"GET {path}: {where} sent no valid HTTP response ({type(error).__name__})",
             fix="check that this address serves the SCIM bridge",
         ) from None
 

@@ -70,7 +70,7 @@ def verify(
         typer.Option(
             "--timeout",
             metavar="S",
-            help="Seconds to wait for each step: name lookup, connection, handshake, answer.",
+            help="Seconds to wait for each step: name lookup, connection, handshake, response.",
         ),
     ] = 10.0,
     json_output: Annotated[
@@ -167,6 +167,6 @@ def _read_token(token_file: Path | None, token_env: str | None) -> str:
             raise InvalidInput(f"verify: {source}: the environment variable {token_env} is not set")
         return bridgecheck.clean_token(raw, source=source)
 
-    # A default keeps an empty answer from prompting again, so that it is reported instead.
+    # A default keeps an empty entry from prompting again, so that it is reported instead.
     raw = typer.prompt("Bearer token", hide_input=True, default="", show_default=False, err=True)
     return bridgecheck.clean_token(raw, source="the prompt")

@@ -60,7 +60,7 @@ def component_reports(now: datetime | None = None) -> list[dict[str, str]]:
 
 
 def write_server_pem(path: Path, certificate: trustme.LeafCert, *, with_chain: bool = True) -> Path:
-    """Write the private key and the certificate, with its intermediates unless told not to."""
+    """Write the private key, the certificate, and its intermediates when `with_chain` is true."""
     pems = certificate.cert_chain_pems if with_chain else certificate.cert_chain_pems[:1]
     path.write_bytes(certificate.private_key_pem.bytes() + b"".join(pem.bytes() for pem in pems))
     return path
@@ -71,7 +71,7 @@ class BridgeStandIn:
 
     Attributes tests may change while it runs: `token` (the accepted bearer token),
     `reports`, `health_answer`, `health_status`, `reject_status`, `ping_status`,
-    `redirect_location`, `echo_token_in_location`, and `hang_paths` (paths answered never).
+    `redirect_location`, `echo_token_in_location`, and `hang_paths` (paths that get no response).
     """
 
     def __init__(self, pem_file: Path, *, token: str) -> None:
@@ -118,7 +118,7 @@ class BridgeStandIn:
         self._thread.join(timeout=5)
 
     def health_document(self) -> dict:
-        """Return the body of a `GET /health` answer."""
+        """Return the body of a `GET /health` response."""
         return {
             "build": BUILD,
             "version": VERSION,
@@ -207,7 +207,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
 
 class SilentListener:
-    """A socket on 127.0.0.1 that completes TCP connections (the kernel does) but never answers."""
+    """A socket on 127.0.0.1 that completes TCP connections (the kernel does) but never responds."""
 
     def __init__(self) -> None:
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

@@ -38,7 +38,7 @@ def load(certificate_pems):
     return [x509.load_pem_x509_certificate(pem.bytes()) for pem in certificate_pems]
 
 
-def answer(status, body=b"", content_type="application/json", **headers):
+def response(status, body=b"", content_type="application/json", **headers):
     all_headers = {"content-type": content_type, **headers}
     return HttpResponse(status=status, reason="", headers=all_headers, body=body)
 
@@ -147,7 +147,7 @@ def test_parse_health_report_rejects_other_shapes(body, reason):
 
 
 def test_assess_health_ok_needs_success_status():
-    results = assess_health(TARGET, answer(200, report("healthy", "healthy")))
+    results = assess_health(TARGET, response(200, report("healthy", "healthy")))
 
     assert [result.status for result in results] == [Status.OK] * 3
     assert "all 2 components healthy" in results[0].detail
@@ -156,29 +156,29 @@ def test_assess_health_ok_needs_success_status():
 def test_assess_health_stores_version():
     verification = Verification()
 
-    assess_health(TARGET, answer(200, report("healthy")), verification)
+    assess_health(TARGET, response(200, report("healthy")), verification)
 
     assert verification.bridge_version == "2.9.3"
     assert verification.bridge_build == "209031"
 
 
 def test_assess_health_200_without_report_fails():
-    results = assess_health(TARGET, answer(200, b"", content_type="text/plain"))
+    results = assess_health(TARGET, response(200, b"", content_type="text/plain"))
 
     assert len(results) == 1
     assert results[0].status is Status.FAIL
-    assert "GET /health answered 200 (text/plain), but the body is not JSON" in results[0].detail
+    assert "GET /health returned 200 (text/plain), but the body is not JSON" in results[0].detail
 
 
 def test_assess_health_lists_no_components_fails():
-    results = assess_health(TARGET, answer(200, report()))
+    results = assess_health(TARGET, response(200, report()))
 
     assert results[0].status is Status.FAIL
     assert "lists no components" in results[0].detail
 
 
-def test_assess_health_html_without_content_type_is_setup_page():
-    results = assess_health(TARGET, answer(200, b"  <!doctype html><p>", content_type=""))
+def test_assess_health_html_is_setup_page():
+    results = assess_health(TARGET, response(200, b"  <!doctype html><p>", content_type=""))
 
     assert results[0].status is Status.FAIL
     assert "waiting for setup" in results[0].detail
@@ -186,26 +186,28 @@ def test_assess_health_html_without_content_type_is_setup_page():
 
 
 def test_assess_health_server_error_without_report():
-    results = assess_health(TARGET, answer(502, b"<html>Bad Gateway</html>", "text/html"))
+    results = assess_health(TARGET, response(502, b"<html>Bad Gateway</html>", "text/html"))
 
     assert len(results) == 1
-    assert results[0].detail == "GET /health answered 502"
+    assert results[0].detail == "GET /health returned 502"
     assert "load balancer" in results[0].fix
 
 
 def test_assess_health_stale_report_warns():
-    results = assess_health(TARGET, answer(200, report("healthy", expires="2026-06-01T11:00:00Z")))
+    results = assess_health(
+        TARGET, response(200, report("healthy", expires="2026-06-01T11:00:00Z"))
+    )
 
     assert results[1].status is Status.WARN
     assert "expired at 2026-06-01T11:00:00Z" in results[1].detail
 
 
 def test_assess_ping_status_decides():
-    assert assess_ping(answer(204)).status is Status.OK
-    assert assess_ping(answer(404, b"pong")).status is Status.FAIL
-    redirect = assess_ping(answer(301, location="https://elsewhere.example/ping"))
+    assert assess_ping(response(204)).status is Status.OK
+    assert assess_ping(response(404, b"pong")).status is Status.FAIL
+    redirect = assess_ping(response(301, location="https://elsewhere.example/ping"))
     assert redirect.status is Status.FAIL
-    assert "redirecting to https://elsewhere.example/ping" in redirect.detail
+    assert "a redirect to https://elsewhere.example/ping" in redirect.detail
 
 
 @pytest.mark.parametrize(
@@ -233,7 +235,7 @@ def test_issuance_path_skips_unrelated_certificates():
     assert path == [sent[0], sent[2]]
 
 
-def test_assess_chain_fails_when_store_supplied_intermediate():
+def test_assess_chain_store_supplied_intermediate():
     root = trustme.CA()
     intermediate = root.create_child_ca()
     leaf, intermediate_cert = load(intermediate.issue_cert("a.example").cert_chain_pems)
@@ -268,7 +270,7 @@ def test_assess_untrusted_chain_untrusted_root_sent():
     assert "--ca-file" in result.fix
 
 
-def test_assess_untrusted_chain_unknown_issuer_of_intermediate():
+def test_assess_untrusted_chain_unknown_issuer():
     root = trustme.CA()
     chain = load(root.create_child_ca().issue_cert("a.example").cert_chain_pems)
 

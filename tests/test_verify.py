@@ -128,7 +128,7 @@ def test_verify_sends_token_only_to_health(bridge, token_file, ca_file, caplog):
     assert TOKEN not in health.path
 
 
-def test_verify_host_name_resolves_through_system_resolver(bridge, token_file, ca_file, caplog):
+def test_verify_resolves_host_name(bridge, token_file, ca_file, caplog):
     result = run(verify_args(bridge.url("localhost"), token_file, ca_file), caplog)
 
     assert result.exit_code == 0, result.output
@@ -162,7 +162,7 @@ def test_verify_wrong_token_is_rejected(bridge, tmp_path, ca_file, caplog, statu
     health = lines_of(result.stdout)["health"]
     assert health.startswith("fail")
     assert "the bridge rejected the bearer token" in health
-    assert f"answered {status}" in health
+    assert f"returned {status}" in health
     assert "scimsession" in health
 
 
@@ -180,7 +180,7 @@ def test_verify_unhealthy_component_fails(bridge, token_file, ca_file, caplog):
     assert lines["component SCIMServer"].startswith("ok")
 
 
-def test_verify_error_status_fails_despite_healthy_report(bridge, token_file, ca_file, caplog):
+def test_verify_health_error_status_fails(bridge, token_file, ca_file, caplog):
     bridge.health_status = 503
 
     result = run(verify_args(bridge.url(), token_file, ca_file), caplog)
@@ -188,7 +188,7 @@ def test_verify_error_status_fails_despite_healthy_report(bridge, token_file, ca
     assert result.exit_code == 1
     health = lines_of(result.stdout)["health"]
     assert health.startswith("fail")
-    assert "GET /health answered 503" in health
+    assert "GET /health returned 503" in health
 
 
 def test_verify_stale_component_report_warns(bridge, token_file, ca_file, caplog):
@@ -202,7 +202,7 @@ def test_verify_stale_component_report_warns(bridge, token_file, ca_file, caplog
     assert "expired at 2020-01-01T00:00:00Z" in line
 
 
-def test_verify_setup_page_says_where_to_sign_in(bridge, token_file, ca_file, caplog):
+def test_verify_setup_page_names_sign_in(bridge, token_file, ca_file, caplog):
     bridge.health_answer = HealthAnswer.SETUP_PAGE
 
     result = run(verify_args(bridge.url(), token_file, ca_file), caplog)
@@ -222,7 +222,7 @@ def test_verify_ping_error_status_fails(bridge, token_file, ca_file, caplog):
     assert result.exit_code == 1
     ping = lines_of(result.stdout)["ping"]
     assert ping.startswith("fail")
-    assert "GET /ping answered 502" in ping
+    assert "GET /ping returned 502" in ping
     assert "load balancer" in ping
 
 
@@ -242,7 +242,7 @@ def test_verify_redirect_is_not_followed(tmp_path, ca, token_file, ca_file, capl
     assert result.exit_code == 1
     health = lines_of(result.stdout)["health"]
     assert health.startswith("fail")
-    assert f"redirecting to {other.url()}/health, which is not followed" in health
+    assert f"a redirect to {other.url()}/health, which is not followed" in health
     assert other.requests == []
 
 
@@ -323,7 +323,7 @@ def test_verify_chain_with_intermediate_passes(tmp_path, ca, token_file, ca_file
     assert chain.count("<-") == 2
 
 
-def test_verify_intermediate_only_in_local_store_fails(tmp_path, ca, token_file, caplog):
+def test_verify_intermediate_from_local_store(tmp_path, ca, token_file, caplog):
     intermediate = ca.create_child_ca()
     certificate = intermediate.issue_cert("127.0.0.1")
     bundle = tmp_path / "bundle.pem"
@@ -371,7 +371,7 @@ def test_verify_silent_server_times_out_in_tls(token_file, ca_file, caplog):
     assert elapsed < 30
 
 
-def test_verify_bridge_that_never_answers_ping(bridge, token_file, ca_file, caplog):
+def test_verify_ping_timeout(bridge, token_file, ca_file, caplog):
     bridge.hang_paths.add("/ping")
 
     result = run(
@@ -384,7 +384,7 @@ def test_verify_bridge_that_never_answers_ping(bridge, token_file, ca_file, capl
     lines = lines_of(result.stdout)
     assert lines["tls"].startswith("ok")
     assert lines["ping"].startswith("fail")
-    assert "GET /ping: no answer from 127.0.0.1" in lines["ping"]
+    assert "GET /ping: no response from 127.0.0.1" in lines["ping"]
     assert "within 0.5 s" in lines["ping"]
     assert "health" not in lines
 
@@ -402,7 +402,7 @@ def test_verify_refused_connection_names_step(token_file, ca_file, caplog):
 
 
 def test_verify_name_that_does_not_resolve(monkeypatch, token_file, ca_file, caplog):
-    # The system resolver would send this query off the machine, so it is answered here.
+    # The system resolver would send this query off the machine, so the test replaces it.
     def no_such_name(host, port, *args, **kwargs):
         raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
 
@@ -436,7 +436,7 @@ def test_verify_token_from_prompt_is_not_echoed(bridge, ca_file, caplog):
     assert bridge.requests[-1].headers["Authorization"] == f"Bearer {TOKEN}"
 
 
-def test_verify_token_file_with_bearer_prefix_and_crlf(bridge, tmp_path, ca_file, caplog):
+def test_verify_token_file_bearer_prefix(bridge, tmp_path, ca_file, caplog):
     token_file = tmp_path / "token"
     token_file.write_bytes(f"\ufeff  Bearer {TOKEN}\r\n\r\n".encode())
 
@@ -502,7 +502,7 @@ BAD_ARGUMENTS = {
         ["{url}", "--token-env", "CONTROL_TOKEN"],
         "the bearer token from --token-env CONTROL_TOKEN has characters other than printable",
     ),
-    "empty answer at the prompt": (["{url}"], "the bearer token from the prompt is empty"),
+    "empty entry at the prompt": (["{url}"], "the bearer token from the prompt is empty"),
     "plain http": (
         ["http://127.0.0.1:{port}", "--token-file", "{token_file}"],
         "URL: 'http://127.0.0.1:{port}' uses http",

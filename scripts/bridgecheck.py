@@ -57,6 +57,8 @@ _MISSING_ISSUER = {
 }
 _UNTRUSTED = _MISSING_ISSUER | {_DEPTH_ZERO_SELF_SIGNED_CERT, _SELF_SIGNED_CERT_IN_CHAIN}
 
+_TOKEN_LIKE = re.compile(r"[A-Za-z0-9_+=-]{64,}")
+
 _BEARER_PREFIX = re.compile(r"bearer(?:\s+|$)", re.IGNORECASE)
 
 RENEW_FIX = "renew the certificate, and check why automatic renewal has not run"
@@ -102,42 +104,46 @@ def parse_bridge_url(text: str, *, argument: str = "URL") -> BridgeUrl:
     """Parse `https://HOST[:PORT][/]` into a BridgeUrl; international names become A-labels.
 
     :param argument: where the URL came from, for the error message.
-    :raises InvalidBridgeUrl: naming `argument` and the value, for anything else.
+    :raises InvalidBridgeUrl: naming `argument` and the value, for anything else. The value
+        is left out when it contains user info or looks like a bearer token.
     """
     accepted = "accepted: https://HOST or https://HOST:PORT, e.g. https://scim.example.com"
     text = text.strip()
+    value = shown(text)
+    hidden = _TOKEN_LIKE.search(text) is not None
     if "://" not in text:
-        raise InvalidBridgeUrl(
-            f"verify: {argument}: {text!r} has no scheme; did you mean 'https://{text}'?"
-        )
+        suggestion = "" if hidden else f"; did you mean 'https://{text}'?"
+        raise InvalidBridgeUrl(f"verify: {argument}: {value} has no scheme{suggestion}")
 
     try:
         parts = urllib.parse.urlsplit(text)
         port = parts.port
     except ValueError as error:
+        reason = "" if hidden else f" ({error})"
         raise InvalidBridgeUrl(
-            f"verify: {argument}: {text!r} is not a URL ({error}); {accepted}"
+            f"verify: {argument}: {value} is not a URL{reason}; {accepted}"
         ) from None
 
+    if parts.username is not None or parts.password is not None:
+        # The user info may carry a password, so the value is not shown.
+        raise InvalidBridgeUrl(f"verify: {argument}: the URL contains user info; {accepted}")
     if parts.scheme.lower() != "https":
         raise InvalidBridgeUrl(
-            f"verify: {argument}: {text!r} uses {parts.scheme}, but the bridge is checked over "
+            f"verify: {argument}: {value} uses {parts.scheme}, but the bridge is checked over "
             f"HTTPS only, so that the bearer token never travels in clear text; {accepted}"
         )
-    if parts.username is not None or parts.password is not None:
-        raise InvalidBridgeUrl(f"verify: {argument}: {text!r} contains user info; {accepted}")
     if parts.path not in ("", "/") or parts.query or parts.fragment:
         raise InvalidBridgeUrl(
-            f"verify: {argument}: {text!r} has a path, query or fragment; the checks use "
+            f"verify: {argument}: {value} has a path, query or fragment, but the checks use "
             f"the bridge's own paths; {accepted}"
         )
     if not parts.hostname:
-        raise InvalidBridgeUrl(f"verify: {argument}: {text!r} has no host; {accepted}")
+        raise InvalidBridgeUrl(f"verify: {argument}: {value} has no host; {accepted}")
 
-    return BridgeUrl(host=_ascii_host(parts.hostname, text, argument), port=port or 443)
+    return BridgeUrl(host=_ascii_host(parts.hostname, value, argument), port=port or 443)
 
 
-def _ascii_host(hostname: str, text: str, argument: str) -> str:
+def _ascii_host(hostname: str, value: str, argument: str) -> str:
     try:
         return str(ipaddress.ip_address(hostname))
     except ValueError:
@@ -145,10 +151,23 @@ def _ascii_host(hostname: str, text: str, argument: str) -> str:
 
     try:
         return idna.encode(hostname.rstrip("."), uts46=True).decode("ascii")
-    except idna.IDNAError as error:
+    except idna.IDNAError:
         raise InvalidBridgeUrl(
-            f"verify: {argument}: {text!r} does not name a valid host ({error})"
+            f"verify: {argument}: {value} does not name a valid host; accepted: a DNS name "
+            "or an IP address"
         ) from None
+
+
+def shown(value: str) -> str:
+    """Return `value` quoted for an error message, or a placeholder when it looks like a token.
+
+    A run of 64 or more token characters fits no DNS label (at most 63 characters) and few
+    file or variable names, so such a value is taken for a bearer token given in the wrong
+    place. NOTE: a token shorter than that is shown like any other value.
+    """
+    if _TOKEN_LIKE.search(value):
+        return "(a value that looks like a bearer token, not shown)"
+    return repr(value)
 
 
 def clean_token(raw: str, *, source: str) -> str:
@@ -273,6 +292,8 @@ def assess_resolution(target: BridgeUrl, addresses: list[str]) -> CheckResult:
             f"{target.host} resolves to no address",
             fix=f"check its DNS record (scim-bridge dns check {target.host})",
         )
+    if addresses == [target.host]:
+        return CheckResult("dns", Status.OK, f"{target.host} is an IP address, no lookup needed")
     return CheckResult("dns", Status.OK, f"{target.host} resolves to {', '.join(addresses)}")
 
 

@@ -147,7 +147,7 @@ def _read_token(token_file: Path | None, token_env: str | None) -> str:
     from scripts import bridgecheck
 
     if token_file is not None:
-        source = f"--token-file {token_file}"
+        source = f"--token-file {bridgecheck.shown(str(token_file))}"
         try:
             raw = token_file.read_text(encoding="utf-8")
         except UnicodeDecodeError:
@@ -161,12 +161,24 @@ def _read_token(token_file: Path | None, token_env: str | None) -> str:
         return bridgecheck.clean_token(raw, source=source)
 
     if token_env is not None:
-        source = f"--token-env {token_env}"
+        source = f"--token-env {bridgecheck.shown(token_env)}"
         raw = os.environ.get(token_env)
         if raw is None:
-            raise InvalidInput(f"verify: {source}: the environment variable {token_env} is not set")
+            raise InvalidInput(
+                f"verify: {source}: no environment variable of that name is set; give the "
+                "name of the variable that contains the token, not the token"
+            )
         return bridgecheck.clean_token(raw, source=source)
 
     # A default keeps an empty entry from prompting again, so that it is reported instead.
-    raw = typer.prompt("Bearer token", hide_input=True, default="", show_default=False, err=True)
+    try:
+        raw = typer.prompt(
+            "Bearer token", hide_input=True, default="", show_default=False, err=True
+        )
+    except typer.Abort:
+        # Raised on end of input (and on Ctrl-C) before a token was entered.
+        raise InvalidInput(
+            "verify: no bearer token was entered at the prompt; pass --token-file FILE or "
+            "--token-env VAR when no one can type it"
+        ) from None
     return bridgecheck.clean_token(raw, source="the prompt")

@@ -27,6 +27,8 @@ from tests.bridge_standin import (
 
 TOKEN = "scimtest-Zq8vN3kL5pR7tW2xY9bC4dF6"
 WRONG_TOKEN = "scimtest-wrong-Hj3Kl9Qw2Er5Ty8Ui1"
+# Shaped like a JWT, as long bearer tokens are.
+LONG_TOKEN = "eyJhbGciOiJFUzI1NiIsImtpZCI6InRlc3QifQ." + "eyJ0ZXN0IjoidmVyaWZ5In0" * 4 + ".c2ln"
 
 runner = CliRunner()
 
@@ -106,7 +108,7 @@ def test_verify_healthy_bridge(bridge, token_file, ca_file, caplog):
     lines = lines_of(result.stdout)
     assert list(lines)[:6] == ["dns", "tls", "chain", "expiry", "ping", "health"]
     assert lines["dns"].startswith("ok")
-    assert "127.0.0.1 resolves to 127.0.0.1" in lines["dns"]
+    assert "127.0.0.1 is an IP address, no lookup needed" in lines["dns"]
     assert lines["tls"].startswith("ok")
     assert "certificate for localhost, 127.0.0.1" in lines["tls"]
     assert lines["chain"].startswith("ok")
@@ -476,31 +478,31 @@ BAD_ARGUMENTS = {
     ),
     "missing token file": (
         ["{url}", "--token-file", "{tmp}/absent"],
-        "--token-file {tmp}/absent: cannot read the file: No such file or directory",
+        "--token-file '{tmp}/absent': cannot read the file: No such file or directory",
     ),
     "token file is a directory": (
         ["{url}", "--token-file", "{tmp}"],
-        "--token-file {tmp}: cannot read the file",
+        "--token-file '{tmp}': cannot read the file",
     ),
     "unset token variable": (
         ["{url}", "--token-env", "UNSET_BRIDGE_TOKEN"],
-        "--token-env UNSET_BRIDGE_TOKEN: the environment variable UNSET_BRIDGE_TOKEN is not set",
+        "--token-env 'UNSET_BRIDGE_TOKEN': no environment variable of that name is set",
     ),
     "empty token file": (
         ["{url}", "--token-file", "{tmp}/empty"],
-        "the bearer token from --token-file {tmp}/empty is empty",
+        "the bearer token from --token-file '{tmp}/empty' is empty",
     ),
     "only a Bearer prefix": (
         ["{url}", "--token-env", "BEARER_ONLY"],
-        "the bearer token from --token-env BEARER_ONLY is empty",
+        "the bearer token from --token-env 'BEARER_ONLY' is empty",
     ),
     "whitespace inside the token": (
         ["{url}", "--token-env", "SPLIT_TOKEN"],
-        "the bearer token from --token-env SPLIT_TOKEN has whitespace inside",
+        "the bearer token from --token-env 'SPLIT_TOKEN' has whitespace inside",
     ),
     "control character in the token": (
         ["{url}", "--token-env", "CONTROL_TOKEN"],
-        "the bearer token from --token-env CONTROL_TOKEN has characters other than printable",
+        "the bearer token from --token-env 'CONTROL_TOKEN' has characters other than printable",
     ),
     "empty entry at the prompt": (["{url}"], "the bearer token from the prompt is empty"),
     "plain http": (
@@ -521,7 +523,23 @@ BAD_ARGUMENTS = {
     ),
     "user info in the URL": (
         ["https://admin@127.0.0.1:{port}", "--token-file", "{token_file}"],
-        "contains user info",
+        "URL: the URL contains user info",
+    ),
+    "password in the URL": (
+        ["https://admin:hunter2@127.0.0.1:{port}", "--token-file", "{token_file}"],
+        "URL: the URL contains user info",
+    ),
+    "token given as the URL": (
+        ["{long_token}", "--token-file", "{token_file}"],
+        "URL: (a value that looks like a bearer token, not shown) has no scheme",
+    ),
+    "token given as the variable name": (
+        ["{url}", "--token-env", "{long_token}"],
+        "--token-env (a value that looks like a bearer token, not shown): no environment",
+    ),
+    "token given as the token file": (
+        ["{url}", "--token-file", "{long_token}"],
+        "--token-file (a value that looks like a bearer token, not shown): cannot read",
     ),
     "invalid host name": (
         ["https://bad_host..example", "--token-file", "{token_file}"],
@@ -559,6 +577,7 @@ def test_verify_bad_arguments_exit_2(bridge, tmp_path, token_file, caplog, args,
         "port": bridge.port,
         "token_file": token_file,
         "tmp": tmp_path,
+        "long_token": LONG_TOKEN,
     }
     env = {
         "BRIDGE_TOKEN": TOKEN,
@@ -579,3 +598,13 @@ def test_verify_bad_arguments_exit_2(bridge, tmp_path, token_file, caplog, args,
     assert bridge.requests == []
     for part in (TOKEN[:8], TOKEN[8:]):
         assert part not in result.stderr
+    assert LONG_TOKEN not in result.stderr
+    assert "hunter2" not in result.stderr
+
+
+def test_verify_prompt_closed_input_exits_2(bridge, ca_file, caplog):
+    result = run([bridge.url(), "--ca-file", str(ca_file)], caplog)
+
+    assert result.exit_code == 2
+    assert "no bearer token was entered at the prompt" in result.stderr
+    assert bridge.requests == []

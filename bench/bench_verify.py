@@ -1,8 +1,8 @@
 """Time `check_bridge` against the local stand-in bridge: the whole run, every check included.
 
-Run by hand from the repository root: `python bench/bench_verify.py [RUNS]`. It starts the
-stand-in on 127.0.0.1 with a trustme certificate, runs the checks RUNS times (default 50)
-and prints the median and the slowest run. Nothing leaves 127.0.0.1.
+Run by hand from the repository root: `PYTHONPATH=. python bench/bench_verify.py [RUNS]`.
+It starts the stand-in on 127.0.0.1 with a trustme certificate, runs the checks RUNS times
+(default 50) and prints the median and the slowest run. Nothing leaves 127.0.0.1.
 """
 
 import statistics

@@ -257,6 +257,8 @@ def _run_checks(
     results = verification.results
     addresses = bridgeprobe.resolve(target.host, target.port, timeout)
     results.append(assess_resolution(target, addresses))
+    if not addresses:
+        return
 
     probe = bridgeprobe.probe_tls(addresses, target.port, target.host, context, timeout)
     tls_results = assess_tls(target, probe, now)

@@ -65,7 +65,7 @@ RENEW_FIX = "renew the certificate, and check why automatic renewal has not run"
 
 
 class InvalidToken(InvalidInput):
-    """The bearer token is empty, has whitespace inside, or cannot be read. No request was sent."""
+    """The bearer token is empty, or has whitespace or non-ASCII characters. No request was sent."""
 
 
 class InvalidBridgeUrl(InvalidInput):

@@ -152,6 +152,18 @@ def test_verify_json_document(bridge, token_file, ca_file, caplog):
     assert all(check["status"] == "ok" for check in document["checks"])
 
 
+def test_verify_json_failure_document(bridge, token_file, ca_file, caplog):
+    bridge.reports[0]["state"] = "unhealthy"
+
+    result = run(verify_args(bridge.url(), token_file, ca_file, "--json"), caplog)
+
+    assert result.exit_code == 1
+    document = json.loads(result.stdout)
+    assert document["ok"] is False
+    failed = [check["name"] for check in document["checks"] if check["status"] == "fail"]
+    assert failed == ["health", "component ConfirmationWatcher"]
+
+
 @pytest.mark.parametrize("status", [401, 403])
 def test_verify_wrong_token_is_rejected(bridge, tmp_path, ca_file, caplog, status):
     bridge.reject_status = status

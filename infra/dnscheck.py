@@ -12,7 +12,9 @@ Pulumi code, so the gate can use it inside a dynamic provider's process.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import math
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -132,7 +134,8 @@ class _Poller:
             for target in resolvers:
                 self.results.setdefault(target.label, _pending(target))
 
-        servers = [self.results[t.label] for t in plan.targets]
+        # Copies, so a report handed to on_progress does not change with later rounds.
+        servers = [dataclasses.replace(self.results[t.label]) for t in plan.targets]
         return Report(
             name=plan.ascii_name,
             record_type=plan.record_type,
@@ -149,7 +152,7 @@ class _Poller:
         if until is None or until <= now:
             return False
         result = self.results[target.label]
-        result.ttl = int(until - now)
+        result.ttl = math.ceil(until - now)
         result.detail = f"cached answer expires in {result.ttl} s, so it was not asked again"
         return True
 

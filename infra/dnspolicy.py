@@ -106,13 +106,15 @@ def cache_expiry(result: ServerResult, asked_at: float) -> float | None:
     """Return when a resolver's cached answer can change, or None when it may change any time.
 
     A positive answer stays cached for its TTL, and NXDOMAIN or NODATA for the negative TTL
-    from the zone's SOA. `asked_at` is the monotonic time the query was sent.
+    from the zone's SOA. `asked_at` is the monotonic time the query was sent. Resolvers
+    report the TTL left rounded down to whole seconds, so the entry may live up to a second
+    longer than the TTL says, and asking at the TTL alone often gets the old answer again.
     """
     if result.role is not Role.RESOLVER or not result.ttl:
         return None
     if result.status not in (*_ANSWERED, Status.NXDOMAIN, Status.NODATA):
         return None
-    return asked_at + result.ttl
+    return asked_at + result.ttl + 1
 
 
 def poll_interval(now: float, last_change: float, agreeing: bool) -> float:

@@ -1,0 +1,67 @@
+"""Pytest fixtures that start DNS servers on loopback and stop them after each test.
+
+Each fixture is a factory: call it with the zones or behaviour the test needs, and it
+returns a running server. Every server started through it is stopped at teardown, even when
+the test fails.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+
+import pytest
+
+from dnsservers import Behaviour, FakeResponder, KnotServer, UnboundServer, Zone, find_binary
+
+
+@pytest.fixture
+def start_knot(tmp_path) -> Iterator[Callable[..., KnotServer]]:
+    """Return a factory that starts knotd serving the given zones: start_knot(zones, port=None)."""
+    try:
+        find_binary("knotd")
+    except FileNotFoundError as error:
+        pytest.skip(str(error))
+    servers: list[KnotServer] = []
+
+    def start(zones: Iterable[Zone], port: int | None = None) -> KnotServer:
+        server = KnotServer(tmp_path / f"knot{len(servers)}", zones, port)
+        servers.append(server)
+        return server.start()
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def start_unbound(tmp_path) -> Iterator[Callable[[dict[str, list[str]]], UnboundServer]]:
+    """Return a factory that starts unbound with stub zones: {zone: ["ADDRESS:PORT", ...]}."""
+    try:
+        find_binary("unbound")
+    except FileNotFoundError as error:
+        pytest.skip(str(error))
+    servers: list[UnboundServer] = []
+
+    def start(stubs: dict[str, list[str]]) -> UnboundServer:
+        server = UnboundServer(tmp_path / f"unbound{len(servers)}", stubs)
+        servers.append(server)
+        return server.start()
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def start_responder() -> Iterator[Callable[..., FakeResponder]]:
+    """Return a factory that starts a FakeResponder: start_responder(behaviour, delay=0.0)."""
+    responders: list[FakeResponder] = []
+
+    def start(behaviour: Behaviour, delay: float = 0.0) -> FakeResponder:
+        responder = FakeResponder(behaviour, delay)
+        responders.append(responder)
+        return responder.start()
+
+    yield start
+    for responder in responders:
+        responder.stop()

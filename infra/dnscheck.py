@@ -210,7 +210,12 @@ def _ask(target: Target, plan: _Plan, expiration: float) -> tuple[ServerResult, 
             result.detail = f"query failed: {error}"
             break
         answer = read_response(
-            response, qname, plan.rdtype, authoritative=not recursion, chain_so_far=chain
+            response,
+            qname,
+            plan.rdtype,
+            authoritative=not recursion,
+            start=plan.qname,
+            chain_so_far=chain,
         )
         chain = answer.cname_chain
         if answer.ttl is not None:
@@ -424,7 +429,7 @@ def wait_for_propagation(
         raise InvalidDnsInput("dns: --expect is missing; waiting needs at least one address")
     if query_timeout <= 0:
         raise InvalidDnsInput(
-            f"dns: query timeout {query_timeout} is not positive; expected seconds > 0"
+            f"dns: --query-timeout {query_timeout} is not positive; expected seconds > 0"
         )
     plan = _plan(
         name, expected, record_type, nameservers, resolvers, quorum, check_aaaa,

@@ -70,7 +70,10 @@ ResolverOption = Annotated[
     ),
 ]
 TypeOption = Annotated[
-    RecordType, typer.Option("--type", help="The record type: A (IPv4) or AAAA (IPv6).")
+    RecordType,
+    typer.Option(
+        "--type", case_sensitive=False, help="The record type: A (IPv4) or AAAA (IPv6)."
+    ),
 ]
 QuorumOption = Annotated[
     int | None,

@@ -111,9 +111,10 @@ class Zone:
         ]
         lines += [f"@ {self.soa_ttl} IN NS {nameserver}" for nameserver in self.nameservers]
         owners = {owner for owner, _, rdtype, _ in self.records if rdtype in ("A", "AAAA")}
-        # Knot warns about in-zone nameservers without an address; they are never asked.
+        # Knot warns about in-zone nameservers without an address. The placeholder is on
+        # loopback, so even a resolver that follows these NS records sends nothing outside.
         lines += [
-            f"{nameserver} {self.soa_ttl} IN A 192.0.2.53"
+            f"{nameserver} {self.soa_ttl} IN A 127.0.0.1"
             for nameserver in self.nameservers
             if "." not in nameserver and nameserver not in owners
         ]

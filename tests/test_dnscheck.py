@@ -509,3 +509,16 @@ def test_check_resolves_server_names_through_bootstrap_resolver(start_knot, star
     assert missing.status is Status.ERROR
     assert missing.detail == "server name missing.example.test does not exist (NXDOMAIN)"
     assert not report.propagated
+
+
+def test_check_reports_cname_loop_across_zones(start_knot):
+    other = Zone("other.test").add("lb", "CNAME", "bridge.example.test.")
+    knot = start_knot([zone_with(1, ("bridge", "CNAME", "lb.other.test.")), other])
+
+    report = check(NAME, [NEW], nameservers=[knot.endpoint], resolvers=[])
+
+    [result] = report.servers
+    assert result.status is Status.ERROR
+    assert result.detail == (
+        "CNAME loop: bridge.example.test -> lb.other.test -> bridge.example.test"
+    )

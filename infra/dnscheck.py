@@ -100,6 +100,7 @@ class _Poller:
     plan: _Plan
     started: float
     results: dict[str, ServerResult] = field(default_factory=dict)
+    probe_every_round: bool = True
     cached_until: dict[str, float] = field(default_factory=dict)
     queries: dict[str, int] = field(default_factory=dict)
     rounds: int = 0
@@ -160,9 +161,19 @@ class _Poller:
         if not targets:
             return
         asked_at = time.monotonic()
-        with ThreadPoolExecutor(max_workers=len(targets), thread_name_prefix="dnscheck") as pool:
-            results = list(pool.map(lambda target: _ask(target, self.plan, expiration), targets))
-        for target, (result, sent) in zip(targets, results, strict=True):
+        probed = [target for target in targets if self._should_probe(target)]
+        with ThreadPoolExecutor(
+            max_workers=len(targets) + len(probed), thread_name_prefix="dnscheck"
+        ) as pool:
+            answers = {t.label: pool.submit(_ask, t, self.plan, expiration) for t in targets}
+            probes = {t.label: pool.submit(_probe_aaaa, t, self.plan, expiration) for t in probed}
+        for target in targets:
+            result, sent = answers[target.label].result()
+            if target.label in probes:
+                extra, probes_sent = probes[target.label].result()
+                sent += probes_sent
+                if result.answers:
+                    result.extra = extra
             self.queries[target.label] = self.queries.get(target.label, 0) + sent
             result.queries = self.queries[target.label]
             self.results[target.label] = result
@@ -171,6 +182,23 @@ class _Poller:
                 self.cached_until.pop(target.label, None)
             else:
                 self.cached_until[target.label] = expiry
+
+    def _should_probe(self, target: Target) -> bool:
+        """Decide whether to ask an authoritative server for AAAA records at the name too.
+
+        The probe runs beside the A query, so it adds no time. A wait sends it only to
+        servers that answered addresses in the previous round: every success takes two
+        agreeing rounds, so the second one always carries the probe, and no AAAA queries
+        are sent while the name does not exist yet.
+        """
+        if not self.plan.probe_aaaa or target.role is not Role.AUTHORITATIVE:
+            return False
+        if target.address is None:
+            return False
+        if self.probe_every_round:
+            return True
+        previous = self.results.get(target.label)
+        return previous is not None and bool(previous.answers)
 
 
 def _pending(target: Target) -> ServerResult:
@@ -236,10 +264,6 @@ def _ask(target: Target, plan: _Plan, expiration: float) -> tuple[ServerResult, 
 
     result.cname_chain = chain
     result.ttl = min(ttls) if ttls else None
-    if plan.probe_aaaa and not recursion and result.answers:
-        extra, probes = _probe_aaaa(target, plan, expiration)
-        sent += probes
-        result.extra = extra
     result.elapsed_ms = round((time.monotonic() - started) * 1000)
     logger.debug(
         "dns: %s %s %s from %s: %s %s",
@@ -443,7 +467,7 @@ def wait_for_propagation(
         ", ".join(plan.expected),
         len(plan.targets),
     )
-    poller = _Poller(plan, started)
+    poller = _Poller(plan, started, probe_every_round=False)
     last_change = started
     agreeing_rounds = 0
     previous: dict[str, ServerResult] = {}

@@ -35,7 +35,7 @@ class PropagationTimeout(DnsCheckError, TimeoutError):
         self.report = report
 
 
-class Status(str, enum.Enum):
+class Status(enum.StrEnum):
     """The outcome of asking one server."""
 
     MATCH = "match"
@@ -56,7 +56,7 @@ class Status(str, enum.Enum):
     """Not asked yet: resolvers wait until the authoritative servers agree."""
 
 
-class Role(str, enum.Enum):
+class Role(enum.StrEnum):
     """How a server is asked: authoritative servers without recursion, resolvers with it."""
 
     AUTHORITATIVE = "authoritative"

@@ -25,7 +25,7 @@ app = typer.Typer(
 )
 
 
-class RecordType(str, enum.Enum):
+class RecordType(enum.StrEnum):
     """The record types the checker compares."""
 
     A = "A"
@@ -71,9 +71,7 @@ ResolverOption = Annotated[
 ]
 TypeOption = Annotated[
     RecordType,
-    typer.Option(
-        "--type", case_sensitive=False, help="The record type: A (IPv4) or AAAA (IPv6)."
-    ),
+    typer.Option("--type", case_sensitive=False, help="The record type: A (IPv4) or AAAA (IPv6)."),
 ]
 QuorumOption = Annotated[
     int | None,

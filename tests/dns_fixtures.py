@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 
 import pytest
-
 from dnsservers import Behaviour, FakeResponder, KnotServer, UnboundServer, Zone, find_binary
 
 

@@ -214,7 +214,7 @@ class KnotServer(_Process):
         self.socket_path = workdir / "knot.sock"
 
     def start(self) -> KnotServer:
-        """Write the configuration and zone files, start knotd and wait until every zone is served."""
+        """Write the configuration and zones, start knotd and wait until it serves every zone."""
         for zone in self.zones.values():
             self._write_zone(zone)
         (self.workdir / "db").mkdir(exist_ok=True)

@@ -89,7 +89,9 @@ def test_read_response_reports_loop_across_queries():
     )
 
     assert answer.status is Status.ERROR
-    assert answer.detail == "CNAME loop: bridge.example.test -> lb.other.test -> bridge.example.test"
+    assert (
+        answer.detail == "CNAME loop: bridge.example.test -> lb.other.test -> bridge.example.test"
+    )
 
 
 def test_read_response_stops_at_max_chain():

@@ -9,7 +9,6 @@ import dns.message
 import dns.rcode
 import dns.rrset
 import pytest
-
 from dnsservers import (
     Zone,
     addresses_behaviour,
@@ -17,6 +16,7 @@ from dnsservers import (
     rcode_behaviour,
     silent_behaviour,
 )
+
 from infra.dnscheck import (
     PropagationTimeout,
     Report,
@@ -55,7 +55,10 @@ def test_check_matches_at_every_server(start_knot, start_unbound):
     unbound = start_unbound({ZONE: [primary.endpoint, secondary.endpoint]})
 
     report = check(
-        NAME, [NEW], nameservers=[primary.endpoint, secondary.endpoint], resolvers=[unbound.endpoint]
+        NAME,
+        [NEW],
+        nameservers=[primary.endpoint, secondary.endpoint],
+        resolvers=[unbound.endpoint],
     )
 
     assert report.propagated
@@ -76,7 +79,10 @@ def test_check_reports_lagging_authoritative_server(start_knot, start_unbound):
     unbound = start_unbound({ZONE: [server.endpoint for server in servers]})
 
     report = check(
-        NAME, [NEW], nameservers=[server.endpoint for server in servers], resolvers=[unbound.endpoint]
+        NAME,
+        [NEW],
+        nameservers=[server.endpoint for server in servers],
+        resolvers=[unbound.endpoint],
     )
 
     assert not report.propagated
@@ -87,9 +93,7 @@ def test_check_reports_lagging_authoritative_server(start_knot, start_unbound):
     assert report.lagging == [report.servers[2], report.servers[3]]
 
 
-def test_check_does_not_ask_resolvers_before_authoritative_servers_agree(
-    start_knot, start_unbound
-):
+def test_check_does_not_ask_resolvers_before_authoritative_servers_agree(start_knot, start_unbound):
     knot = start_knot([zone_with(1)])
     unbound = start_unbound({ZONE: [knot.endpoint]})
 
@@ -522,3 +526,23 @@ def test_check_reports_cname_loop_across_zones(start_knot):
     assert result.detail == (
         "CNAME loop: bridge.example.test -> lb.other.test -> bridge.example.test"
     )
+
+
+def test_wait_does_not_succeed_with_aaaa_at_name(start_knot):
+    knot = start_knot([zone_with(1, ("bridge", "A", NEW), ("bridge", "AAAA", "2001:db8::20"))])
+    reports: list[Report] = []
+
+    with pytest.raises(PropagationTimeout) as raised:
+        wait_for_propagation(
+            NAME,
+            [NEW],
+            nameservers=[knot.endpoint],
+            resolvers=[],
+            timeout=3,
+            query_timeout=0.5,
+            on_progress=reports.append,
+        )
+
+    assert reports[0].servers[0].extra == []  # no probe before the server answered addresses
+    assert reports[1].servers[0].extra == ["AAAA 2001:db8::20"]
+    assert "also has AAAA 2001:db8::20" in str(raised.value)

@@ -3,9 +3,9 @@
 import json
 
 import pytest
+from dnsservers import Zone, addresses_behaviour
 from typer.testing import CliRunner
 
-from dnsservers import Zone, addresses_behaviour
 from scripts.cli import app
 
 runner = CliRunner()
@@ -146,7 +146,10 @@ def test_wait_timeout_prints_last_table_and_exits_1(current_and_lagging):
         (["check", NAME, "--quorum", "4"], "--quorum 4 is out of range; expected 0 to 1"),
         (["check", NAME, "--timeout", "0"], "--timeout 0.0 is not positive"),
         (["wait", NAME], "--expect is missing"),
-        (["wait", NAME, "--expect", NEW, "--query-timeout", "-1"], "--query-timeout -1.0 is not positive"),
+        (
+            ["wait", NAME, "--expect", NEW, "--query-timeout", "-1"],
+            "--query-timeout -1.0 is not positive",
+        ),
         (["wait", NAME, "--expect", "not-an-ip"], "--expect 'not-an-ip' is not an IP address"),
     ],
 )

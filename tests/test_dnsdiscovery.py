@@ -1,8 +1,8 @@
 """Finding a zone's nameservers through a bootstrap resolver, with knot and unbound on loopback."""
 
 import dns.name
-
 from dnsservers import Zone
+
 from infra.dnsdiscovery import discover_nameservers, make_bootstrap_resolver
 from infra.dnsreport import Role
 

@@ -131,6 +131,7 @@ class _Poller:
                 reference = dnspolicy.agreed_answers(resolver_results)
             for target in due:
                 dnspolicy.grade(self.results[target.label], reference, plan.record_type)
+                dnspolicy.note_cache_expiry(self.results[target.label])
         else:
             for target in resolvers:
                 self.results.setdefault(target.label, _pending(target))
@@ -347,6 +348,11 @@ def _plan(
     bootstrap = None
     if bootstrap_resolver is not None:
         bootstrap = parse_server(bootstrap_resolver, "--bootstrap-resolver")
+    if nameservers is not None and not nameservers and not resolvers:
+        raise InvalidDnsInput(
+            "dns: there is no server to ask: the nameservers and the resolvers are both empty; "
+            "pass --nameserver or --resolver"
+        )
     qname = dns.name.from_text(ascii_name)
 
     needs_lookup = nameservers is None or any(

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 if TYPE_CHECKING:
-    from infra.dnsreport import Report
+    from infra.dnsreport import Report, ServerResult
 
 EXIT_CODES_HELP = "Exit codes: 0 propagated, 1 not propagated (or timed out), 2 bad input."
 
@@ -235,15 +235,39 @@ def _verdict(report: Report) -> str:
 
 
 def render_progress(report: Report) -> str:
-    """Render one progress line of a wait: elapsed time, who still differs and why, next poll."""
-    from infra.dnscheck import describe_result
+    """Render one progress line of a wait: elapsed time, who still differs and why, next poll.
 
+    Pending resolvers are counted rather than listed, since they all wait for the same thing.
+    """
     line = f"dns: {report.elapsed_s:.1f} s, round {report.rounds}: "
-    if report.lagging:
-        line += f"{len(report.lagging)} of {len(report.servers)} servers differ: "
-        line += "; ".join(describe_result(server) for server in report.lagging)
-    elif report.propagated:
-        line += "every server answers the expected addresses"
+    matching = len(report.servers) - len(report.lagging)
+    line += f"{matching} of {len(report.servers)} servers match"
+    differing = [server for server in report.lagging if server.status.value != "pending"]
+    pending = len(report.lagging) - len(differing)
+    described = ", ".join(_describe_briefly(server, report.record_type) for server in differing)
+    if report.propagated:
+        line += "; propagated"
+        if differing:
+            line += f" without {described}, which the quorum allows"
+        if report.next_poll_s is not None:
+            line += "; one more round to confirm"
+    elif differing:
+        line += f"; waiting for {described}"
+    if pending and not report.propagated:
+        noun = "resolver" if pending == 1 else "resolvers"
+        line += f"; {pending} {noun} pending until the authoritative servers agree"
     if report.next_poll_s is not None:
         line += f"; next poll in {report.next_poll_s:.1f} s"
     return line
+
+
+def _describe_briefly(server: ServerResult, record_type: str) -> str:
+    text = f"{server.server} {server.status.value}"
+    if server.answers:
+        text += " " + ",".join(server.answers)
+    other_records = [record for record in server.extra if not record.startswith(record_type + " ")]
+    if other_records:
+        text += " (also " + ", ".join(other_records) + ")"
+    if server.role.value == "resolver" and server.ttl and server.status.value != "match":
+        text += f" (cached {server.ttl} s more)"
+    return text

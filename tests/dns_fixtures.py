@@ -53,11 +53,20 @@ def start_unbound(tmp_path) -> Iterator[Callable[[dict[str, list[str]]], Unbound
 
 @pytest.fixture
 def start_responder() -> Iterator[Callable[..., FakeResponder]]:
-    """Return a factory that starts a FakeResponder: start_responder(behaviour, delay=0.0)."""
+    """Return a factory that starts a FakeResponder: start_responder(behaviour, delay, ipv6).
+
+    An IPv6 responder listens on ::1; the test is skipped where the machine has no IPv6
+    loopback.
+    """
     responders: list[FakeResponder] = []
 
-    def start(behaviour: Behaviour, delay: float = 0.0) -> FakeResponder:
-        responder = FakeResponder(behaviour, delay)
+    def start(behaviour: Behaviour, delay: float = 0.0, ipv6: bool = False) -> FakeResponder:
+        try:
+            responder = FakeResponder(behaviour, delay, ipv6)
+        except OSError as error:
+            if not ipv6:
+                raise
+            pytest.skip(f"no IPv6 loopback: {error}")
         responders.append(responder)
         return responder.start()
 

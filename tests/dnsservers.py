@@ -361,21 +361,28 @@ class FakeResponder:
     same amount instead of queuing them. `queries` counts the queries received.
     """
 
-    def __init__(self, behaviour: Behaviour, delay: float = 0.0) -> None:
+    def __init__(self, behaviour: Behaviour, delay: float = 0.0, ipv6: bool = False) -> None:
         self.behaviour = behaviour
         self.delay = delay
-        self.address, self.port = free_endpoint()
         self.queries = 0
         self._lock = threading.Lock()
-        self._socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self._socket.bind((self.address, self.port))
+        if ipv6:
+            self._socket = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+            self._socket.bind(("::1", 0))
+            self.address, self.port = self._socket.getsockname()[:2]
+        else:
+            self.address, self.port = free_endpoint()
+            self._socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            self._socket.bind((self.address, self.port))
         self._socket.settimeout(0.1)
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._serve, name="fake-dns", daemon=True)
 
     @property
     def endpoint(self) -> str:
-        """The responder as `ADDRESS:PORT`."""
+        """The responder as `ADDRESS:PORT`, or `[ADDRESS]:PORT` on IPv6."""
+        if ":" in self.address:
+            return f"[{self.address}]:{self.port}"
         return f"{self.address}:{self.port}"
 
     def start(self) -> FakeResponder:

@@ -18,6 +18,7 @@ from dnsservers import (
 )
 
 from infra.dnscheck import (
+    InvalidDnsInput,
     PropagationTimeout,
     Report,
     Role,
@@ -198,6 +199,7 @@ def test_wait_does_not_reask_resolver_until_old_answer_expires(start_knot, start
     assert first.status is Status.MISMATCH
     assert first.answers == [OLD]
     assert 0 < first.ttl <= 3
+    assert first.detail.endswith(f"cached for {first.ttl} s more")
     held = [report for report in reports if "not asked again" in report.servers[1].detail]
     assert held, "the resolver was asked again while its cached answer was still valid"
     for report in held:
@@ -546,3 +548,34 @@ def test_wait_does_not_succeed_with_aaaa_at_name(start_knot):
     assert reports[0].servers[0].extra == []  # no probe before the server answered addresses
     assert reports[1].servers[0].extra == ["AAAA 2001:db8::20"]
     assert "also has AAAA 2001:db8::20" in str(raised.value)
+
+
+def test_check_asks_server_on_ipv6_loopback(start_responder):
+    responder = start_responder(addresses_behaviour([NEW]), ipv6=True)
+
+    report = check(NAME, [NEW], nameservers=[responder.endpoint], resolvers=[])
+
+    assert report.propagated
+    assert report.servers[0].server == f"[::1]:{responder.port}"
+
+
+def test_check_rejects_empty_server_lists():
+    with pytest.raises(InvalidDnsInput, match="there is no server to ask"):
+        check(NAME, [NEW], nameservers=[], resolvers=[])
+
+
+def test_check_discovers_nameservers_on_port_53(start_knot, start_unbound):
+    try:
+        knot = start_knot([Zone(ZONE)], port=53)
+    except RuntimeError as error:
+        pytest.skip(f"cannot serve on port 53 here: {error}")
+    knot.update(zone_with(2, ("bridge", "A", NEW), ("ns1", "A", knot.address)))
+    unbound = start_unbound({ZONE: [knot.endpoint]})
+
+    report = check(NAME, [NEW], resolvers=[unbound.endpoint], bootstrap_resolver=unbound.endpoint)
+
+    assert report.propagated
+    authoritative = report.servers[0]
+    assert authoritative.server == f"{knot.address}:53"
+    assert authoritative.host == "ns1.example.test"
+    assert authoritative.role is Role.AUTHORITATIVE

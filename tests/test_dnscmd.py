@@ -101,8 +101,10 @@ def test_wait_prints_progress_on_stderr_and_table_on_stdout(start_responder):
     assert result.exit_code == 0, result.stderr
     progress = result.stderr.splitlines()
     assert progress[0].startswith("dns: 0.")
-    assert f"{flapping.endpoint} (authoritative) mismatch {OLD}" in progress[0]
-    assert "next poll in" in progress[0]
+    assert f"0 of 2 servers match; waiting for {flapping.endpoint} mismatch {OLD};" in progress[0]
+    assert "1 resolver pending until the authoritative servers agree" in progress[0]
+    assert progress[0].endswith("next poll in 1.0 s")
+    assert "propagated without 127.0.0.1:9 timeout, which the quorum allows" in progress[1]
     assert "SERVER" in result.stdout
     assert result.stdout.splitlines()[-1].startswith("propagated:")
 

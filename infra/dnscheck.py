@@ -28,7 +28,7 @@ import dns.query
 import dns.rdatatype
 
 from infra import dnspolicy
-from infra.dnsanswer import MAX_CNAME_CHAIN, read_response
+from infra.dnsanswer import MAX_CNAME_CHAIN, Answer, read_response
 from infra.dnsdiscovery import (
     Target,
     discover_nameservers,
@@ -78,7 +78,7 @@ _EDNS_PAYLOAD = 1232
 
 @dataclass
 class _Plan:
-    """What to ask and whom: the validated inputs of one check or wait."""
+    """The validated inputs of one check or wait: the name, the expected set and the servers."""
 
     qname: dns.name.Name
     rdtype: dns.rdatatype.RdataType
@@ -258,6 +258,14 @@ def _ask(target: Target, plan: _Plan, expiration: float) -> tuple[ServerResult, 
         elif answer.status is None:
             result.status = Status.MATCH  # graded against the reference by the caller
             result.answers = answer.addresses
+        elif qname != plan.qname and _outside_zones(answer):
+            # NOTE: a chain that leaves the zones this server serves cannot be followed
+            # without recursion, so such a name never counts as propagated here.
+            result.status = Status.ERROR
+            result.detail = (
+                f"CNAME target {qname.to_text(omit_final_dot=True)} is outside the zones "
+                f"of this server, which cannot resolve it without recursion"
+            )
         else:
             result.status = answer.status
             result.detail = answer.detail
@@ -276,6 +284,11 @@ def _ask(target: Target, plan: _Plan, expiration: float) -> tuple[ServerResult, 
         result.answers or result.detail,
     )
     return result, sent
+
+
+def _outside_zones(answer: Answer) -> bool:
+    """Return True when a server refused a name or referred it elsewhere: not its zone."""
+    return answer.status is Status.REFUSED or answer.detail.startswith("not authoritative")
 
 
 def _probe_aaaa(target: Target, plan: _Plan, expiration: float) -> tuple[list[str], int]:
@@ -443,10 +456,11 @@ def wait_for_propagation(
     """Poll until the name resolves to the expected addresses everywhere, two rounds in a row.
 
     Arguments are those of `check`, and `expected` must not be empty. Rounds start one
-    second apart and back off while no answer changes; no server is asked more than once a
-    second, and a resolver is not asked again before its cached answer expires. The wait
-    ends at most about a second after `timeout` seconds. `on_progress` receives the report
-    of every round, with `next_poll_s` set while the wait goes on.
+    second apart, and the interval grows while no answer changes. A resolver is not asked
+    again before its cached answer expires. The wait ends within about a second after
+    `timeout` seconds, because the last round is placed so that its queries finish by then.
+    `on_progress` receives the report of every round, with `next_poll_s` set while the wait
+    goes on.
 
     :returns: the report of the second agreeing round.
     :raises InvalidDnsInput: on bad input, naming the argument.

@@ -93,7 +93,7 @@ def discover_nameservers(
     timeout: float,
     port: int = DNS_PORT,
 ) -> list[Target]:
-    """Find the authoritative servers of the zone that holds `qname`, one target per address.
+    """Find the authoritative servers of the zone that contains `qname`, one target per address.
 
     Walks up from the parent of `qname` with NS queries through `resolver` to the closest
     enclosing zone, then asks that zone's servers directly, without recursion, whether

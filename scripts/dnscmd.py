@@ -113,7 +113,10 @@ def check(
     record_type: TypeOption = RecordType.A,
     quorum: QuorumOption = None,
     timeout: Annotated[
-        float, typer.Option("--timeout", metavar="S", help="Seconds each server has to answer.")
+        float,
+        typer.Option(
+            "--timeout", metavar="S", help="Seconds each server has to respond to a query."
+        ),
     ] = 2.0,
     json_output: JsonOption = False,
     bootstrap_resolver: BootstrapOption = None,
@@ -155,7 +158,9 @@ def wait(
     ] = 900.0,
     query_timeout: Annotated[
         float,
-        typer.Option("--query-timeout", metavar="S", help="Seconds each server has to answer."),
+        typer.Option(
+            "--query-timeout", metavar="S", help="Seconds each server has to respond to a query."
+        ),
     ] = 2.0,
     json_output: JsonOption = False,
     bootstrap_resolver: BootstrapOption = None,

@@ -94,7 +94,7 @@ def test_check_reports_lagging_authoritative_server(start_knot, start_unbound):
     assert report.lagging == [report.servers[2], report.servers[3]]
 
 
-def test_check_does_not_ask_resolvers_before_authoritative_servers_agree(start_knot, start_unbound):
+def test_resolvers_pending_until_authorities_agree(start_knot, start_unbound):
     knot = start_knot([zone_with(1)])
     unbound = start_unbound({ZONE: [knot.endpoint]})
 
@@ -178,7 +178,7 @@ def test_wait_needs_two_agreeing_rounds(start_responder):
     assert final.rounds == 4
 
 
-def test_wait_does_not_reask_resolver_until_old_answer_expires(start_knot, start_unbound):
+def test_wait_holds_resolver_with_stale_answer(start_knot, start_unbound):
     knot = start_knot([zone_with(1, ("bridge", "A", OLD), ttl=3)])
     unbound = start_unbound({ZONE: [knot.endpoint]})
     assert query(unbound.address, unbound.port, NAME).answer[0][0].address == OLD
@@ -208,7 +208,7 @@ def test_wait_does_not_reask_resolver_until_old_answer_expires(start_knot, start
     assert final.servers[1].answers == [NEW]
 
 
-def test_wait_does_not_reask_resolver_until_cached_nxdomain_expires(start_knot, start_unbound):
+def test_wait_holds_resolver_with_cached_nxdomain(start_knot, start_unbound):
     knot = start_knot([zone_with(1, negative_ttl=3)])
     unbound = start_unbound({ZONE: [knot.endpoint]})
     assert query(unbound.address, unbound.port, NAME).rcode() == dns.rcode.NXDOMAIN
@@ -279,7 +279,7 @@ def test_check_follows_cname_chain_in_zone(start_knot, start_unbound):
         assert server.answers == [NEW]
 
 
-def test_check_follows_cname_into_another_zone_on_same_server(start_knot, start_unbound):
+def test_check_follows_cname_across_zones(start_knot, start_unbound):
     other = Zone("other.test").add("lb", "A", NEW)
     knot = start_knot([zone_with(1, ("bridge", "CNAME", "lb.other.test.")), other])
     unbound = start_unbound({ZONE: [knot.endpoint], "other.test": [knot.endpoint]})
@@ -485,7 +485,7 @@ def test_check_without_expected_reports_agreement(start_knot):
     assert statuses(split) == [Status.MATCH, Status.MATCH, Status.MISMATCH]
 
 
-def test_check_without_expected_is_not_propagated_when_name_is_missing(start_knot):
+def test_check_without_expected_missing_name(start_knot):
     knot = start_knot([zone_with(1)])
 
     report = check(NAME, nameservers=[knot.endpoint], resolvers=[])
@@ -579,3 +579,14 @@ def test_check_discovers_nameservers_on_port_53(start_knot, start_unbound):
     assert authoritative.server == f"{knot.address}:53"
     assert authoritative.host == "ns1.example.test"
     assert authoritative.role is Role.AUTHORITATIVE
+
+
+def test_check_reports_cname_leaving_server_zones(start_knot):
+    knot = start_knot([zone_with(1, ("bridge", "CNAME", "lb.elsewhere.test."))])
+
+    report = check(NAME, [NEW], nameservers=[knot.endpoint], resolvers=[])
+
+    [result] = report.servers
+    assert result.status is Status.ERROR
+    assert result.cname_chain == ["lb.elsewhere.test"]
+    assert result.detail.startswith("CNAME target lb.elsewhere.test is outside the zones")

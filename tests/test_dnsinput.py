@@ -89,7 +89,7 @@ def test_parse_server_rejects_naming_argument(text, message):
     assert message in str(raised.value)
 
 
-def test_invalid_input_exits_2_and_is_a_dns_error():
+def test_invalid_dns_input_exit_code():
     error = InvalidDnsInput("dns: bad")
 
     assert error.exit_code == 2

@@ -145,7 +145,7 @@ def test_poll_interval_starts_at_minimum():
     assert dnspolicy.poll_interval(now=3.0, last_change=0.0, agreeing=False) == 1.0
 
 
-def test_poll_interval_backs_off_with_time_since_last_change():
+def test_poll_interval_backs_off():
     assert dnspolicy.poll_interval(now=50.0, last_change=0.0, agreeing=False) == 5.0
     assert dnspolicy.poll_interval(now=500.0, last_change=0.0, agreeing=False) == 10.0
 
@@ -154,19 +154,19 @@ def test_poll_interval_confirms_agreement_after_minimum():
     assert dnspolicy.poll_interval(now=500.0, last_change=0.0, agreeing=True) == 1.0
 
 
-def test_next_round_at_keeps_planned_time_when_it_fits():
+def test_next_round_at_keeps_planned_time():
     assert dnspolicy.next_round_at(10.0, 3.0, deadline=100.0, query_timeout=2.0) == 13.0
 
 
-def test_next_round_at_never_comes_sooner_than_minimum_interval():
+def test_next_round_at_respects_minimum_interval():
     assert dnspolicy.next_round_at(10.0, 0.2, deadline=100.0, query_timeout=2.0) == 11.0
 
 
-def test_next_round_at_moves_last_round_to_finish_by_deadline():
+def test_next_round_at_finishes_by_deadline():
     assert dnspolicy.next_round_at(10.0, 8.0, deadline=15.0, query_timeout=2.0) == 13.0
 
 
-def test_next_round_at_returns_none_when_no_round_fits():
+def test_next_round_at_none_past_deadline():
     assert dnspolicy.next_round_at(10.0, 1.0, deadline=10.5, query_timeout=2.0) is None
     assert dnspolicy.next_round_at(10.0, 1.0, deadline=11.0, query_timeout=2.0) is None
 

@@ -99,16 +99,19 @@ class _Poller:
 
     plan: _Plan
     started: float
-    results: dict[str, ServerResult] = field(default_factory=dict)
+    results: dict[tuple[Role, str], ServerResult] = field(default_factory=dict)
     probe_every_round: bool = True
-    cached_until: dict[str, float] = field(default_factory=dict)
-    queries: dict[str, int] = field(default_factory=dict)
+    cached_until: dict[tuple[Role, str], float] = field(default_factory=dict)
+    queries: dict[tuple[Role, str], int] = field(default_factory=dict)
     rounds: int = 0
 
-    def run_round(self, expiration: float, *, respect_caches: bool) -> Report:
+    def run_round(
+        self, query_timeout: float, deadline: float | None, *, respect_caches: bool
+    ) -> Report:
         """Ask the authoritative servers, then the resolvers if those agree, and grade everyone.
 
-        Every query ends by `expiration` (a `time.monotonic` value). With `respect_caches`, a
+        Each of the two phases gives its servers `query_timeout` seconds, but no query runs
+        past `deadline` (a `time.monotonic` value, or None). With `respect_caches`, a
         resolver whose cached answer cannot have changed yet keeps its previous result.
         """
         self.rounds += 1
@@ -116,8 +119,8 @@ class _Poller:
         authoritative = [t for t in plan.targets if t.role is Role.AUTHORITATIVE]
         resolvers = [t for t in plan.targets if t.role is Role.RESOLVER]
 
-        self._ask_all(authoritative, expiration)
-        auth_results = [self.results[t.label] for t in authoritative]
+        self._ask_all(authoritative, _expiration(query_timeout, deadline))
+        auth_results = [self.results[t.key] for t in authoritative]
         reference = plan.expected or dnspolicy.agreed_answers(auth_results)
         for result in auth_results:
             dnspolicy.grade(result, reference, plan.record_type)
@@ -125,19 +128,19 @@ class _Poller:
         if dnspolicy.authorities_agree(auth_results):
             now = time.monotonic()
             due = [t for t in resolvers if not (respect_caches and self._cached(t, now))]
-            self._ask_all(due, expiration)
-            resolver_results = [self.results[t.label] for t in resolvers]
+            self._ask_all(due, _expiration(query_timeout, deadline))
+            resolver_results = [self.results[t.key] for t in resolvers]
             if not plan.expected and not authoritative:
                 reference = dnspolicy.agreed_answers(resolver_results)
             for target in due:
-                dnspolicy.grade(self.results[target.label], reference, plan.record_type)
-                dnspolicy.note_cache_expiry(self.results[target.label])
+                dnspolicy.grade(self.results[target.key], reference, plan.record_type)
+                dnspolicy.note_cache_expiry(self.results[target.key])
         else:
             for target in resolvers:
-                self.results.setdefault(target.label, _pending(target))
+                self.results.setdefault(target.key, _pending(target))
 
         # Copies, so a report handed to on_progress does not change with later rounds.
-        servers = [dataclasses.replace(self.results[t.label]) for t in plan.targets]
+        servers = [dataclasses.replace(self.results[t.key]) for t in plan.targets]
         return Report(
             name=plan.ascii_name,
             record_type=plan.record_type,
@@ -150,12 +153,12 @@ class _Poller:
         )
 
     def _cached(self, target: Target, now: float) -> bool:
-        until = self.cached_until.get(target.label)
+        until = self.cached_until.get(target.key)
         if until is None or until <= now:
             return False
-        result = self.results[target.label]
+        result = self.results[target.key]
         result.ttl = math.ceil(until - now)
-        result.detail = f"cached answer expires in {result.ttl} s, so it was not asked again"
+        result.detail = f"cached answer expires within {result.ttl} s, so it was not asked again"
         return True
 
     def _ask_all(self, targets: list[Target], expiration: float) -> None:
@@ -166,23 +169,23 @@ class _Poller:
         with ThreadPoolExecutor(
             max_workers=len(targets) + len(probed), thread_name_prefix="dnscheck"
         ) as pool:
-            answers = {t.label: pool.submit(_ask, t, self.plan, expiration) for t in targets}
-            probes = {t.label: pool.submit(_probe_aaaa, t, self.plan, expiration) for t in probed}
+            answers = {t.key: pool.submit(_ask, t, self.plan, expiration) for t in targets}
+            probes = {t.key: pool.submit(_probe_aaaa, t, self.plan, expiration) for t in probed}
         for target in targets:
-            result, sent = answers[target.label].result()
-            if target.label in probes:
-                extra, probes_sent = probes[target.label].result()
+            result, sent = answers[target.key].result()
+            if target.key in probes:
+                extra, probes_sent = probes[target.key].result()
                 sent += probes_sent
                 if result.answers:
                     result.extra = extra
-            self.queries[target.label] = self.queries.get(target.label, 0) + sent
-            result.queries = self.queries[target.label]
-            self.results[target.label] = result
+            self.queries[target.key] = self.queries.get(target.key, 0) + sent
+            result.queries = self.queries[target.key]
+            self.results[target.key] = result
             expiry = dnspolicy.cache_expiry(result, asked_at)
             if expiry is None:
-                self.cached_until.pop(target.label, None)
+                self.cached_until.pop(target.key, None)
             else:
-                self.cached_until[target.label] = expiry
+                self.cached_until[target.key] = expiry
 
     def _should_probe(self, target: Target) -> bool:
         """Decide whether to ask an authoritative server for AAAA records at the name too.
@@ -198,8 +201,13 @@ class _Poller:
             return False
         if self.probe_every_round:
             return True
-        previous = self.results.get(target.label)
+        previous = self.results.get(target.key)
         return previous is not None and bool(previous.answers)
+
+
+def _expiration(query_timeout: float, deadline: float | None) -> float:
+    expiration = time.monotonic() + query_timeout
+    return expiration if deadline is None else min(expiration, deadline)
 
 
 def _pending(target: Target) -> ServerResult:
@@ -207,7 +215,7 @@ def _pending(target: Target) -> ServerResult:
         server=target.label,
         role=target.role,
         host=target.host,
-        detail="not asked until every authoritative server answers the expected addresses",
+        detail="not asked until the authoritative servers agree",
     )
 
 
@@ -389,11 +397,11 @@ def _plan(
 
 
 def _unique(targets: list[Target]) -> list[Target]:
-    seen: set[tuple[str, Role]] = set()
+    seen: set[tuple[Role, str]] = set()
     unique = []
     for target in targets:
-        if (target.label, target.role) not in seen:
-            seen.add((target.label, target.role))
+        if target.key not in seen:
+            seen.add(target.key)
             unique.append(target)
     return unique
 
@@ -436,7 +444,7 @@ def check(
         bootstrap_resolver, timeout,
     )  # fmt: skip
     poller = _Poller(plan, started)
-    return poller.run_round(time.monotonic() + timeout, respect_caches=False)
+    return poller.run_round(timeout, None, respect_caches=False)
 
 
 def wait_for_propagation(
@@ -493,8 +501,7 @@ def wait_for_propagation(
     previous: dict[str, ServerResult] = {}
     while True:
         round_started = time.monotonic()
-        expiration = min(round_started + query_timeout, deadline)
-        report = poller.run_round(expiration, respect_caches=True)
+        report = poller.run_round(query_timeout, deadline, respect_caches=True)
         agreeing_rounds = agreeing_rounds + 1 if report.propagated else 0
         if any(dnspolicy.answer_changed(previous.get(s.server), s) for s in report.servers):
             last_change = round_started

@@ -41,6 +41,11 @@ class Target:
         """The server as the report shows it: `HOST:PORT`, IPv6 in brackets."""
         return format_server(self.address or self.host or "?", self.port)
 
+    @property
+    def key(self) -> tuple[Role, str]:
+        """The identity of a target within one check: a server may be both kinds."""
+        return self.role, self.label
+
 
 def make_bootstrap_resolver(
     server: tuple[str, int] | None, timeout: float

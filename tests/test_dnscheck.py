@@ -590,3 +590,13 @@ def test_check_reports_cname_leaving_server_zones(start_knot):
     assert result.status is Status.ERROR
     assert result.cname_chain == ["lb.elsewhere.test"]
     assert result.detail.startswith("CNAME target lb.elsewhere.test is outside the zones")
+
+
+def test_check_keeps_server_in_both_roles_apart(start_responder):
+    both = start_responder(addresses_behaviour([NEW]))
+
+    report = check(NAME, [NEW], nameservers=[both.endpoint], resolvers=[both.endpoint])
+
+    assert [server.role for server in report.servers] == [Role.AUTHORITATIVE, Role.RESOLVER]
+    assert statuses(report) == [Status.MATCH, Status.MATCH]
+    assert report.propagated

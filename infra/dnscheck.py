@@ -352,8 +352,13 @@ def _plan(
     check_aaaa: bool,
     bootstrap_resolver: str | None,
     timeout: float,
+    deadline: float | None = None,
 ) -> _Plan:
-    """Validate the inputs and find the servers to ask: raises InvalidDnsInput on bad input."""
+    """Validate the inputs and find the servers to ask, with lookups ending by `deadline`.
+
+    :raises InvalidDnsInput: on bad input.
+    :raises DnsCheckError: when the nameservers cannot be found.
+    """
     ascii_name = normalize_name(name)
     record_type = parse_record_type(record_type)
     expected_addresses = parse_expected(expected, record_type)
@@ -381,10 +386,12 @@ def _plan(
     )
     lookup = make_bootstrap_resolver(bootstrap, timeout) if needs_lookup else None
     if nameservers is None:
-        targets = discover_nameservers(qname, lookup, timeout=timeout)
+        targets = discover_nameservers(qname, lookup, timeout=timeout, deadline=deadline)
     else:
-        targets = resolve_servers(nameserver_specs, Role.AUTHORITATIVE, lookup)
-    targets += resolve_servers(resolver_specs, Role.RESOLVER, lookup)
+        targets = resolve_servers(nameserver_specs, Role.AUTHORITATIVE, lookup, deadline)
+    targets += resolve_servers(resolver_specs, Role.RESOLVER, lookup, deadline)
+    # NOTE: server names are looked up once, here. A name that does not resolve yet stays
+    # an error for the whole wait, even if its address appears later.
     return _Plan(
         qname=qname,
         rdtype=dns.rdatatype.from_text(record_type),
@@ -485,7 +492,7 @@ def wait_for_propagation(
         )
     plan = _plan(
         name, expected, record_type, nameservers, resolvers, quorum, check_aaaa,
-        bootstrap_resolver, min(query_timeout, timeout),
+        bootstrap_resolver, min(query_timeout, timeout), deadline,
     )  # fmt: skip
     logger.info(
         "dns: waiting up to %.0f s for %s %s to be %s at %d servers",

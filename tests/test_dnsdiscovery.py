@@ -1,10 +1,13 @@
 """Finding a zone's nameservers through a bootstrap resolver, with knot and unbound on loopback."""
 
 import dns.name
-from dnsservers import Zone
+import pytest
+from dnsservers import Zone, silent_behaviour
 
+from infra.dnscheck import check, wait_for_propagation
 from infra.dnsdiscovery import discover_nameservers, make_bootstrap_resolver
-from infra.dnsreport import Role
+from infra.dnsreport import DnsCheckError, Role
+from infra.errors import InvalidInput
 
 NAME = dns.name.from_text("bridge.example.test")
 
@@ -60,3 +63,34 @@ def test_discover_nameservers_reports_unresolvable_server_name(start_knot, start
     assert len(ghost) == 1
     assert ghost[0].address is None
     assert ghost[0].error.startswith("server name ghost.elsewhere.test does not resolve")
+
+
+def test_discovery_fails_with_silent_bootstrap_resolver(start_responder):
+    silent = start_responder(silent_behaviour)
+
+    with pytest.raises(DnsCheckError) as raised:
+        check(
+            NAME.to_text(),
+            ["192.0.2.1"],
+            resolvers=[],
+            bootstrap_resolver=silent.endpoint,
+            timeout=0.5,
+        )
+
+    assert str(raised.value).startswith("dns: finding the nameservers of example.test failed")
+    assert str(raised.value).endswith("pass them with --nameserver")
+    assert not isinstance(raised.value, InvalidInput)
+
+
+def test_wait_discovery_stops_at_deadline(start_responder):
+    silent = start_responder(silent_behaviour)
+
+    with pytest.raises(DnsCheckError, match="finding the nameservers of example.test failed"):
+        wait_for_propagation(
+            NAME.to_text(),
+            ["192.0.2.1"],
+            resolvers=[],
+            bootstrap_resolver=silent.endpoint,
+            timeout=0.5,
+            query_timeout=5,
+        )

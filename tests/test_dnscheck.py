@@ -8,6 +8,7 @@ from __future__ import annotations
 import threading
 import time
 
+import dns.flags
 import dns.message
 import dns.rcode
 import dns.rrset
@@ -627,3 +628,15 @@ def test_check_keeps_server_in_both_roles_apart(start_responder):
     assert [server.role for server in report.servers] == [Role.AUTHORITATIVE, Role.RESOLVER]
     assert statuses(report) == [Status.MATCH, Status.MATCH]
     assert report.propagated
+
+
+def test_check_retries_truncated_answer_over_tcp(start_knot):
+    addresses = [f"198.51.100.{index}" for index in range(1, 121)]
+    knot = start_knot([zone_with(1, *[("bridge", "A", address) for address in addresses])])
+    over_udp = query(knot.address, knot.port, NAME, recursion=False)
+
+    report = check(NAME, addresses, nameservers=[knot.endpoint], resolvers=[])
+
+    assert over_udp.flags & dns.flags.TC  # the answer does not fit in one UDP response
+    assert report.propagated
+    assert len(report.servers[0].answers) == 120

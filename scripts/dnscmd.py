@@ -73,6 +73,13 @@ TypeOption = Annotated[
     RecordType,
     typer.Option("--type", case_sensitive=False, help="The record type: A (IPv4) or AAAA (IPv6)."),
 ]
+NoResolversOption = Annotated[
+    bool,
+    typer.Option(
+        "--no-resolvers",
+        help="Ask only the authoritative servers, and no recursive resolver.",
+    ),
+]
 QuorumOption = Annotated[
     int | None,
     typer.Option(
@@ -110,6 +117,7 @@ def check(
     expect: ExpectOption = None,
     nameserver: NameserverOption = None,
     resolver: ResolverOption = None,
+    no_resolvers: NoResolversOption = False,
     record_type: TypeOption = RecordType.A,
     quorum: QuorumOption = None,
     timeout: Annotated[
@@ -134,7 +142,7 @@ def check(
         expect or (),
         record_type=record_type.value,
         nameservers=nameserver,
-        resolvers=dnscheck.DEFAULT_RESOLVERS if resolver is None else resolver,
+        resolvers=_resolvers(resolver, no_resolvers),
         quorum=quorum,
         timeout=timeout,
         check_aaaa=aaaa_check,
@@ -150,6 +158,7 @@ def wait(
     expect: ExpectOption = None,
     nameserver: NameserverOption = None,
     resolver: ResolverOption = None,
+    no_resolvers: NoResolversOption = False,
     record_type: TypeOption = RecordType.A,
     quorum: QuorumOption = None,
     timeout: Annotated[
@@ -179,7 +188,7 @@ def wait(
             expect or (),
             record_type=record_type.value,
             nameservers=nameserver,
-            resolvers=dnscheck.DEFAULT_RESOLVERS if resolver is None else resolver,
+            resolvers=_resolvers(resolver, no_resolvers),
             quorum=quorum,
             timeout=timeout,
             query_timeout=query_timeout,
@@ -192,6 +201,21 @@ def wait(
         typer.echo(f"error: {timeout_error}", err=True)
         raise typer.Exit(code=1) from None
     _print_report(report, json_output)
+
+
+def _resolvers(resolver: list[str] | None, no_resolvers: bool) -> tuple[str, ...]:
+    """Return the resolvers to ask: those given, none, or the public defaults."""
+    from infra import dnscheck
+
+    if no_resolvers and resolver:
+        raise dnscheck.InvalidDnsInput(
+            "dns: --no-resolvers and --resolver exclude each other; pass one of them"
+        )
+    if no_resolvers:
+        return ()
+    if resolver is None:
+        return dnscheck.DEFAULT_RESOLVERS
+    return tuple(resolver)
 
 
 def _print_report(report: Report, json_output: bool) -> None:

@@ -1,1 +1,1 @@
-from dns_fixtures import start_knot, start_responder, start_unbound  # noqa: F401
+from dns_fixtures import loopback_only, start_knot, start_responder, start_unbound  # noqa: F401

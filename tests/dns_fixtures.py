@@ -7,8 +7,10 @@ the test fails.
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable, Iterable, Iterator
 
+import dns.query
 import pytest
 from dnsservers import Behaviour, FakeResponder, KnotServer, UnboundServer, Zone, find_binary
 
@@ -73,3 +75,25 @@ def start_responder() -> Iterator[Callable[..., FakeResponder]]:
     yield start
     for responder in responders:
         responder.stop()
+
+
+@pytest.fixture(autouse=True)
+def loopback_only(monkeypatch) -> None:
+    """Fail any DNS query a test sends outside 127.0.0.0/8 and ::1, before it is sent.
+
+    Every query of the checker and of dnspython's stub resolver goes through
+    dns.query.udp or dns.query.tcp, so a default public resolver that a test forgot to
+    replace fails the test instead of reaching the network.
+    """
+    for function_name in ("udp", "tcp"):
+        original = getattr(dns.query, function_name)
+        monkeypatch.setattr(dns.query, function_name, _guarded(original))
+
+
+def _guarded(original: Callable) -> Callable:
+    def guarded(query, where, *args, **kwargs):
+        if not ipaddress.ip_address(where).is_loopback:
+            raise AssertionError(f"a test sent a DNS query to {where}, outside loopback")
+        return original(query, where, *args, **kwargs)
+
+    return guarded

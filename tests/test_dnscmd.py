@@ -83,7 +83,7 @@ def test_check_without_expect_or_resolvers_reports_agreement(start_knot):
     servers = [start_knot([zone]), start_knot([zone])]
     nameserver_args = [arg for s in servers for arg in ("--nameserver", s.endpoint)]
 
-    result = runner.invoke(app, ["dns", "check", NAME, *nameserver_args, "--quorum", "0"])
+    result = runner.invoke(app, ["dns", "check", NAME, *nameserver_args, "--no-resolvers"])
 
     assert result.exit_code == 0, result.stderr
     assert result.stdout.splitlines()[-1].startswith(f"propagated: {NAME} A is {NEW}")
@@ -153,6 +153,7 @@ def test_wait_timeout_prints_last_table_and_exits_1(current_and_lagging):
             "--query-timeout -1.0 is not positive",
         ),
         (["wait", NAME, "--expect", "not-an-ip"], "--expect 'not-an-ip' is not an IP address"),
+        (["check", NAME, "--no-resolvers", "--resolver", "127.0.0.1"], "exclude each other"),
     ],
 )
 def test_bad_input_exits_2_naming_argument(start_responder, arguments, message):
@@ -175,7 +176,7 @@ def test_lower_case_type_is_accepted(start_knot):
     result = runner.invoke(
         app,
         ["dns", "check", NAME, "--type", "aaaa", "--expect", "2001:db8::20",
-         "--nameserver", knot.endpoint, "--quorum", "0"],
+         "--nameserver", knot.endpoint, "--no-resolvers"],
     )  # fmt: skip
 
     assert result.exit_code == 0, result.stderr

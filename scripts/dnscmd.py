@@ -247,8 +247,10 @@ def render_table(report: Report) -> str:
             )
         )
     widths = [max(len(row[column]) for row in rows) for column in range(len(header))]
-    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-             for row in rows]  # fmt: skip
+    lines = []
+    for row in rows:
+        cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=True)]
+        lines.append("  ".join(cells).rstrip())
     lines.append("")
     lines.append(_verdict(report))
     return "\n".join(lines)
@@ -257,10 +259,19 @@ def render_table(report: Report) -> str:
 def _verdict(report: Report) -> str:
     target = f"{report.name} {report.record_type}"
     wanted = ", ".join(report.expected or report.agreed) or "no address"
-    if report.propagated:
-        return f"propagated: {target} is {wanted} at every server that counts"
-    lagging = len(report.lagging)
-    return f"not propagated: {lagging} of {len(report.servers)} servers do not answer {wanted}"
+    if not report.propagated:
+        lagging = len(report.lagging)
+        return f"not propagated: {lagging} of {len(report.servers)} servers do not answer {wanted}"
+    resolvers = [server for server in report.servers if server.role.value == "resolver"]
+    matching = sum(server.status.value == "match" for server in resolvers)
+    places = []
+    if len(resolvers) < len(report.servers):
+        places.append("every authoritative server")
+    if matching < len(resolvers):
+        places.append(f"{matching} of {len(resolvers)} resolvers, which meets the quorum")
+    elif resolvers:
+        places.append("every resolver")
+    return f"propagated: {target} is {wanted} at " + " and at ".join(places)
 
 
 def render_progress(report: Report) -> str:

@@ -86,7 +86,9 @@ def test_check_without_expect_or_resolvers_reports_agreement(start_knot):
     result = runner.invoke(app, ["dns", "check", NAME, *nameserver_args, "--no-resolvers"])
 
     assert result.exit_code == 0, result.stderr
-    assert result.stdout.splitlines()[-1].startswith(f"propagated: {NAME} A is {NEW}")
+    assert result.stdout.splitlines()[-1] == (
+        f"propagated: {NAME} A is {NEW} at every authoritative server"
+    )
 
 
 def test_wait_progress_goes_to_stderr(start_responder):
@@ -106,7 +108,10 @@ def test_wait_progress_goes_to_stderr(start_responder):
     assert progress[0].endswith("next poll in 1.0 s")
     assert "propagated without 127.0.0.1:9 timeout, which the quorum allows" in progress[1]
     assert "SERVER" in result.stdout
-    assert result.stdout.splitlines()[-1].startswith("propagated:")
+    assert result.stdout.splitlines()[-1] == (
+        f"propagated: {NAME} A is {NEW} at every authoritative server and at 0 of 1 "
+        "resolvers, which meets the quorum"
+    )
 
 
 def test_wait_timeout_prints_last_table_and_exits_1(current_and_lagging):

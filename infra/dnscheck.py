@@ -63,6 +63,8 @@ __all__ = [
     "ServerResult",
     "Status",
     "check",
+    "describe_result",
+    "format_server",
     "parse_server",
     "wait_for_propagation",
 ]
@@ -70,7 +72,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 DEFAULT_RESOLVERS: tuple[str, ...] = ("1.1.1.1", "8.8.8.8", "9.9.9.9")
-"""Cloudflare, Google and Quad9 public resolvers: what most clients of the bridge's name use."""
+"""The public resolvers of Cloudflare, Google and Quad9, which many clients use."""
 
 _EDNS_PAYLOAD = 1232
 """The EDNS buffer size that avoids IP fragmentation (the DNS flag day 2020 value)."""
@@ -566,6 +568,3 @@ def describe_result(result: ServerResult) -> str:
     if result.detail:
         text += f": {result.detail}"
     return text
-
-
-__all__ += ["describe_result", "format_server"]

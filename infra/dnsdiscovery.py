@@ -111,7 +111,9 @@ def discover_nameservers(
     `qname` is itself delegated. `port` is where the servers listen (53 in production).
     No lookup or query runs past `deadline` (a `time.monotonic` value, or None).
 
-    :raises DnsCheckError: when no enclosing zone is found or its NS names do not resolve.
+    An NS name that does not resolve becomes a target with `error` set.
+
+    :raises DnsCheckError: when the NS lookups fail or no enclosing zone is found.
     """
     assert resolver is not None, "discovery needs a bootstrap resolver"
     zone, ns_names = _closest_zone(qname.parent(), resolver, deadline)

@@ -34,6 +34,11 @@ class PropagationTimeout(DnsCheckError, TimeoutError):
         super().__init__(message)
         self.report = report
 
+    def __reduce__(self) -> tuple[type, tuple[str, Report]]:
+        # The default reduction passes only the message back to __init__, which then fails,
+        # so the error could not cross a process boundary (as in a Pulumi dynamic provider).
+        return type(self), (str(self), self.report)
+
 
 class Status(enum.StrEnum):
     """The outcome of asking one server."""

@@ -19,8 +19,8 @@ import dns.rrset
 from infra.dnsreport import Status
 
 MAX_CNAME_CHAIN = 8
-"""The longest CNAME chain followed before it counts as an error. Resolvers give up at about
-this depth too (unbound after 8 to 11 restarts, depending on version)."""
+"""The longest CNAME chain followed before it counts as an error, so that a runaway chain
+ends with a clear status instead of a long series of queries."""
 
 
 @dataclass
@@ -46,14 +46,17 @@ def read_response(
     rdtype: dns.rdatatype.RdataType,
     *,
     authoritative: bool,
+    start: dns.name.Name | None = None,
     chain_so_far: list[str] | None = None,
 ) -> Answer:
     """Read the addresses a response gives for `qname`, following CNAMEs in its answer section.
 
     `authoritative` says the server was asked without recursion and must set the AA flag.
-    `chain_so_far` carries the targets already followed in earlier responses, so a loop or
-    an over-long chain that spans several queries is caught too.
+    When a chain spans several queries, `start` is the name first asked (default `qname`)
+    and `chain_so_far` the targets followed in earlier responses, so a loop or an
+    over-long chain across queries is caught too.
     """
+    start = qname if start is None else start
     chain = list(chain_so_far or [])
     rcode = response.rcode()
     if rcode == dns.rcode.REFUSED:
@@ -68,7 +71,7 @@ def read_response(
         return Answer(Status.ERROR, cname_chain=chain, detail=_not_authoritative_detail(response))
 
     current = qname
-    seen = {qname, *(dns.name.from_text(target) for target in chain)}
+    seen = {start, *(dns.name.from_text(target) for target in chain)}
     ttls: list[int] = []
     while True:
         rrset = _find(response.answer, current, rdtype)
@@ -86,7 +89,7 @@ def read_response(
             return Answer(
                 Status.ERROR,
                 cname_chain=chain,
-                detail="CNAME loop: " + " -> ".join([_text(qname), *chain]),
+                detail="CNAME loop: " + " -> ".join([_text(start), *chain]),
             )
         if len(chain) > MAX_CNAME_CHAIN:
             return Answer(

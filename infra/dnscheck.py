@@ -12,7 +12,9 @@ Pulumi code, so the gate can use it inside a dynamic provider's process.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import math
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -26,7 +28,7 @@ import dns.query
 import dns.rdatatype
 
 from infra import dnspolicy
-from infra.dnsanswer import MAX_CNAME_CHAIN, read_response
+from infra.dnsanswer import MAX_CNAME_CHAIN, Answer, read_response
 from infra.dnsdiscovery import (
     Target,
     discover_nameservers,
@@ -61,6 +63,8 @@ __all__ = [
     "ServerResult",
     "Status",
     "check",
+    "describe_result",
+    "format_server",
     "parse_server",
     "wait_for_propagation",
 ]
@@ -68,7 +72,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 DEFAULT_RESOLVERS: tuple[str, ...] = ("1.1.1.1", "8.8.8.8", "9.9.9.9")
-"""Cloudflare, Google and Quad9 public resolvers: what most clients of the bridge's name use."""
+"""The public resolvers of Cloudflare, Google and Quad9, which many clients use."""
 
 _EDNS_PAYLOAD = 1232
 """The EDNS buffer size that avoids IP fragmentation (the DNS flag day 2020 value)."""
@@ -76,7 +80,7 @@ _EDNS_PAYLOAD = 1232
 
 @dataclass
 class _Plan:
-    """What to ask and whom: the validated inputs of one check or wait."""
+    """The validated inputs of one check or wait: the name, the expected set and the servers."""
 
     qname: dns.name.Name
     rdtype: dns.rdatatype.RdataType
@@ -97,15 +101,19 @@ class _Poller:
 
     plan: _Plan
     started: float
-    results: dict[str, ServerResult] = field(default_factory=dict)
-    cached_until: dict[str, float] = field(default_factory=dict)
-    queries: dict[str, int] = field(default_factory=dict)
+    results: dict[tuple[Role, str], ServerResult] = field(default_factory=dict)
+    probe_every_round: bool = True
+    cached_until: dict[tuple[Role, str], float] = field(default_factory=dict)
+    queries: dict[tuple[Role, str], int] = field(default_factory=dict)
     rounds: int = 0
 
-    def run_round(self, expiration: float, *, respect_caches: bool) -> Report:
+    def run_round(
+        self, query_timeout: float, deadline: float | None, *, respect_caches: bool
+    ) -> Report:
         """Ask the authoritative servers, then the resolvers if those agree, and grade everyone.
 
-        Every query ends by `expiration` (a `time.monotonic` value). With `respect_caches`, a
+        Each of the two phases gives its servers `query_timeout` seconds, but no query runs
+        past `deadline` (a `time.monotonic` value, or None). With `respect_caches`, a
         resolver whose cached answer cannot have changed yet keeps its previous result.
         """
         self.rounds += 1
@@ -113,8 +121,8 @@ class _Poller:
         authoritative = [t for t in plan.targets if t.role is Role.AUTHORITATIVE]
         resolvers = [t for t in plan.targets if t.role is Role.RESOLVER]
 
-        self._ask_all(authoritative, expiration)
-        auth_results = [self.results[t.label] for t in authoritative]
+        self._ask_all(authoritative, _expiration(query_timeout, deadline))
+        auth_results = [self.results[t.key] for t in authoritative]
         reference = plan.expected or dnspolicy.agreed_answers(auth_results)
         for result in auth_results:
             dnspolicy.grade(result, reference, plan.record_type)
@@ -122,17 +130,19 @@ class _Poller:
         if dnspolicy.authorities_agree(auth_results):
             now = time.monotonic()
             due = [t for t in resolvers if not (respect_caches and self._cached(t, now))]
-            self._ask_all(due, expiration)
-            resolver_results = [self.results[t.label] for t in resolvers]
+            self._ask_all(due, _expiration(query_timeout, deadline))
+            resolver_results = [self.results[t.key] for t in resolvers]
             if not plan.expected and not authoritative:
                 reference = dnspolicy.agreed_answers(resolver_results)
             for target in due:
-                dnspolicy.grade(self.results[target.label], reference, plan.record_type)
+                dnspolicy.grade(self.results[target.key], reference, plan.record_type)
+                dnspolicy.note_cache_expiry(self.results[target.key])
         else:
             for target in resolvers:
-                self.results.setdefault(target.label, _pending(target))
+                self.results.setdefault(target.key, _pending(target))
 
-        servers = [self.results[t.label] for t in plan.targets]
+        # Copies, so a report handed to on_progress does not change with later rounds.
+        servers = [dataclasses.replace(self.results[t.key]) for t in plan.targets]
         return Report(
             name=plan.ascii_name,
             record_type=plan.record_type,
@@ -145,29 +155,61 @@ class _Poller:
         )
 
     def _cached(self, target: Target, now: float) -> bool:
-        until = self.cached_until.get(target.label)
+        until = self.cached_until.get(target.key)
         if until is None or until <= now:
             return False
-        result = self.results[target.label]
-        result.ttl = int(until - now)
-        result.detail = f"cached answer expires in {result.ttl} s, so it was not asked again"
+        result = self.results[target.key]
+        result.ttl = math.ceil(until - now)
+        result.detail = f"cached answer expires within {result.ttl} s, so it was not asked again"
         return True
 
     def _ask_all(self, targets: list[Target], expiration: float) -> None:
         if not targets:
             return
         asked_at = time.monotonic()
-        with ThreadPoolExecutor(max_workers=len(targets), thread_name_prefix="dnscheck") as pool:
-            results = list(pool.map(lambda target: _ask(target, self.plan, expiration), targets))
-        for target, (result, sent) in zip(targets, results, strict=True):
-            self.queries[target.label] = self.queries.get(target.label, 0) + sent
-            result.queries = self.queries[target.label]
-            self.results[target.label] = result
+        probed = [target for target in targets if self._should_probe(target)]
+        with ThreadPoolExecutor(
+            max_workers=len(targets) + len(probed), thread_name_prefix="dnscheck"
+        ) as pool:
+            answers = {t.key: pool.submit(_ask, t, self.plan, expiration) for t in targets}
+            probes = {t.key: pool.submit(_probe_aaaa, t, self.plan, expiration) for t in probed}
+        for target in targets:
+            result, sent = answers[target.key].result()
+            if target.key in probes:
+                extra, probes_sent = probes[target.key].result()
+                sent += probes_sent
+                if result.answers:
+                    result.extra = extra
+            self.queries[target.key] = self.queries.get(target.key, 0) + sent
+            result.queries = self.queries[target.key]
+            self.results[target.key] = result
             expiry = dnspolicy.cache_expiry(result, asked_at)
             if expiry is None:
-                self.cached_until.pop(target.label, None)
+                self.cached_until.pop(target.key, None)
             else:
-                self.cached_until[target.label] = expiry
+                self.cached_until[target.key] = expiry
+
+    def _should_probe(self, target: Target) -> bool:
+        """Decide whether to ask an authoritative server for AAAA records at the name too.
+
+        The probe runs beside the A query, so it adds no time. A wait sends it only to
+        servers that answered addresses in the previous round: every success takes two
+        agreeing rounds, so the second one always carries the probe, and no AAAA queries
+        are sent while the name does not exist yet.
+        """
+        if not self.plan.probe_aaaa or target.role is not Role.AUTHORITATIVE:
+            return False
+        if target.address is None:
+            return False
+        if self.probe_every_round:
+            return True
+        previous = self.results.get(target.key)
+        return previous is not None and bool(previous.answers)
+
+
+def _expiration(query_timeout: float, deadline: float | None) -> float:
+    expiration = time.monotonic() + query_timeout
+    return expiration if deadline is None else min(expiration, deadline)
 
 
 def _pending(target: Target) -> ServerResult:
@@ -175,7 +217,7 @@ def _pending(target: Target) -> ServerResult:
         server=target.label,
         role=target.role,
         host=target.host,
-        detail="not asked until every authoritative server answers the expected addresses",
+        detail="not asked until the authoritative servers agree",
     )
 
 
@@ -207,7 +249,12 @@ def _ask(target: Target, plan: _Plan, expiration: float) -> tuple[ServerResult, 
             result.detail = f"query failed: {error}"
             break
         answer = read_response(
-            response, qname, plan.rdtype, authoritative=not recursion, chain_so_far=chain
+            response,
+            qname,
+            plan.rdtype,
+            authoritative=not recursion,
+            start=plan.qname,
+            chain_so_far=chain,
         )
         chain = answer.cname_chain
         if answer.ttl is not None:
@@ -221,6 +268,14 @@ def _ask(target: Target, plan: _Plan, expiration: float) -> tuple[ServerResult, 
         elif answer.status is None:
             result.status = Status.MATCH  # graded against the reference by the caller
             result.answers = answer.addresses
+        elif qname != plan.qname and _outside_zones(answer):
+            # NOTE: a chain that leaves the zones this server serves cannot be followed
+            # without recursion, so such a name never counts as propagated here.
+            result.status = Status.ERROR
+            result.detail = (
+                f"CNAME target {qname.to_text(omit_final_dot=True)} is outside the zones "
+                f"of this server, which cannot resolve it without recursion"
+            )
         else:
             result.status = answer.status
             result.detail = answer.detail
@@ -228,10 +283,6 @@ def _ask(target: Target, plan: _Plan, expiration: float) -> tuple[ServerResult, 
 
     result.cname_chain = chain
     result.ttl = min(ttls) if ttls else None
-    if plan.probe_aaaa and not recursion and result.answers:
-        extra, probes = _probe_aaaa(target, plan, expiration)
-        sent += probes
-        result.extra = extra
     result.elapsed_ms = round((time.monotonic() - started) * 1000)
     logger.debug(
         "dns: %s %s %s from %s: %s %s",
@@ -243,6 +294,11 @@ def _ask(target: Target, plan: _Plan, expiration: float) -> tuple[ServerResult, 
         result.answers or result.detail,
     )
     return result, sent
+
+
+def _outside_zones(answer: Answer) -> bool:
+    """Return True when a server refused a name or referred it elsewhere: not its zone."""
+    return answer.status is Status.REFUSED or answer.detail.startswith("not authoritative")
 
 
 def _probe_aaaa(target: Target, plan: _Plan, expiration: float) -> tuple[list[str], int]:
@@ -298,8 +354,13 @@ def _plan(
     check_aaaa: bool,
     bootstrap_resolver: str | None,
     timeout: float,
+    deadline: float | None = None,
 ) -> _Plan:
-    """Validate the inputs and find the servers to ask: raises InvalidDnsInput on bad input."""
+    """Validate the inputs and find the servers to ask, with lookups ending by `deadline`.
+
+    :raises InvalidDnsInput: on bad input.
+    :raises DnsCheckError: when the nameservers cannot be found.
+    """
     ascii_name = normalize_name(name)
     record_type = parse_record_type(record_type)
     expected_addresses = parse_expected(expected, record_type)
@@ -315,6 +376,11 @@ def _plan(
     bootstrap = None
     if bootstrap_resolver is not None:
         bootstrap = parse_server(bootstrap_resolver, "--bootstrap-resolver")
+    if nameservers is not None and not nameservers and not resolvers:
+        raise InvalidDnsInput(
+            "dns: there is no server to ask: the nameservers and the resolvers are both empty; "
+            "pass --nameserver or --resolver"
+        )
     qname = dns.name.from_text(ascii_name)
 
     needs_lookup = nameservers is None or any(
@@ -322,10 +388,12 @@ def _plan(
     )
     lookup = make_bootstrap_resolver(bootstrap, timeout) if needs_lookup else None
     if nameservers is None:
-        targets = discover_nameservers(qname, lookup, timeout=timeout)
+        targets = discover_nameservers(qname, lookup, timeout=timeout, deadline=deadline)
     else:
-        targets = resolve_servers(nameserver_specs, Role.AUTHORITATIVE, lookup)
-    targets += resolve_servers(resolver_specs, Role.RESOLVER, lookup)
+        targets = resolve_servers(nameserver_specs, Role.AUTHORITATIVE, lookup, deadline)
+    targets += resolve_servers(resolver_specs, Role.RESOLVER, lookup, deadline)
+    # NOTE: server names are looked up once, here. A name that does not resolve yet stays
+    # an error for the whole wait, even if its address appears later.
     return _Plan(
         qname=qname,
         rdtype=dns.rdatatype.from_text(record_type),
@@ -338,11 +406,11 @@ def _plan(
 
 
 def _unique(targets: list[Target]) -> list[Target]:
-    seen: set[tuple[str, Role]] = set()
+    seen: set[tuple[Role, str]] = set()
     unique = []
     for target in targets:
-        if (target.label, target.role) not in seen:
-            seen.add((target.label, target.role))
+        if target.key not in seen:
+            seen.add(target.key)
             unique.append(target)
     return unique
 
@@ -385,7 +453,7 @@ def check(
         bootstrap_resolver, timeout,
     )  # fmt: skip
     poller = _Poller(plan, started)
-    return poller.run_round(time.monotonic() + timeout, respect_caches=False)
+    return poller.run_round(timeout, None, respect_caches=False)
 
 
 def wait_for_propagation(
@@ -405,10 +473,11 @@ def wait_for_propagation(
     """Poll until the name resolves to the expected addresses everywhere, two rounds in a row.
 
     Arguments are those of `check`, and `expected` must not be empty. Rounds start one
-    second apart and back off while no answer changes; no server is asked more than once a
-    second, and a resolver is not asked again before its cached answer expires. The wait
-    ends at most about a second after `timeout` seconds. `on_progress` receives the report
-    of every round, with `next_poll_s` set while the wait goes on.
+    second apart, and the interval grows while no answer changes. A resolver is not asked
+    again before its cached answer expires. The wait ends within about a second after
+    `timeout` seconds, because the last round is placed so that its queries finish by then.
+    `on_progress` receives the report of every round, with `next_poll_s` set while the wait
+    goes on.
 
     :returns: the report of the second agreeing round.
     :raises InvalidDnsInput: on bad input, naming the argument.
@@ -421,11 +490,11 @@ def wait_for_propagation(
         raise InvalidDnsInput("dns: --expect is missing; waiting needs at least one address")
     if query_timeout <= 0:
         raise InvalidDnsInput(
-            f"dns: query timeout {query_timeout} is not positive; expected seconds > 0"
+            f"dns: --query-timeout {query_timeout} is not positive; expected seconds > 0"
         )
     plan = _plan(
         name, expected, record_type, nameservers, resolvers, quorum, check_aaaa,
-        bootstrap_resolver, min(query_timeout, timeout),
+        bootstrap_resolver, min(query_timeout, timeout), deadline,
     )  # fmt: skip
     logger.info(
         "dns: waiting up to %.0f s for %s %s to be %s at %d servers",
@@ -435,14 +504,13 @@ def wait_for_propagation(
         ", ".join(plan.expected),
         len(plan.targets),
     )
-    poller = _Poller(plan, started)
+    poller = _Poller(plan, started, probe_every_round=False)
     last_change = started
     agreeing_rounds = 0
     previous: dict[str, ServerResult] = {}
     while True:
         round_started = time.monotonic()
-        expiration = min(round_started + query_timeout, deadline)
-        report = poller.run_round(expiration, respect_caches=True)
+        report = poller.run_round(query_timeout, deadline, respect_caches=True)
         agreeing_rounds = agreeing_rounds + 1 if report.propagated else 0
         if any(dnspolicy.answer_changed(previous.get(s.server), s) for s in report.servers):
             last_change = round_started
@@ -500,6 +568,3 @@ def describe_result(result: ServerResult) -> str:
     if result.detail:
         text += f": {result.detail}"
     return text
-
-
-__all__ += ["describe_result", "format_server"]

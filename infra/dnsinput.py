@@ -144,7 +144,8 @@ def _parse_port(port_text: str, text: str, argument: str) -> int:
     port = int(port_text)
     if not 1 <= port <= 65535:
         raise InvalidDnsInput(
-            f"dns: {argument} {text!r} has port {port}, which is out of range; expected {SERVER_FORMS}"
+            f"dns: {argument} {text!r} has port {port}, which is out of range; "
+            f"expected {SERVER_FORMS}"
         )
     return port
 

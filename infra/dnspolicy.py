@@ -19,7 +19,8 @@ from collections.abc import Sequence
 from infra.dnsreport import Role, ServerResult, Status
 
 MIN_POLL_INTERVAL = 1.0
-"""Seconds between two rounds, at least: no server is asked more than once a second."""
+"""Seconds between the starts of two rounds, at least. A round sends each server one query
+for the name, plus an AAAA probe and queries for CNAME targets where those apply."""
 MAX_POLL_INTERVAL = 10.0
 BACKOFF_FRACTION = 0.1
 """The poll interval grows to this fraction of the time since any answer last changed, so
@@ -106,13 +107,28 @@ def cache_expiry(result: ServerResult, asked_at: float) -> float | None:
     """Return when a resolver's cached answer can change, or None when it may change any time.
 
     A positive answer stays cached for its TTL, and NXDOMAIN or NODATA for the negative TTL
-    from the zone's SOA. `asked_at` is the monotonic time the query was sent.
+    from the zone's SOA. `asked_at` is the monotonic time the query was sent. Resolvers
+    report the TTL left rounded down to whole seconds, so the entry may live up to a second
+    longer than the TTL says, and asking at the TTL alone often gets the old answer again.
     """
     if result.role is not Role.RESOLVER or not result.ttl:
         return None
     if result.status not in (*_ANSWERED, Status.NXDOMAIN, Status.NODATA):
         return None
-    return asked_at + result.ttl
+    return asked_at + result.ttl + 1
+
+
+def note_cache_expiry(result: ServerResult) -> None:
+    """Add to a resolver's detail when its stale or negative answer leaves its cache.
+
+    The TTL a resolver returns counts down, so it is the time left before the resolver asks
+    the authoritative servers again; until then it keeps serving this answer.
+    """
+    stale = (Status.MISMATCH, Status.NXDOMAIN, Status.NODATA)
+    if result.role is not Role.RESOLVER or result.status not in stale or result.ttl is None:
+        return
+    note = f"cached for {result.ttl} s more"
+    result.detail = f"{result.detail}; {note}" if result.detail else note
 
 
 def poll_interval(now: float, last_change: float, agreeing: bool) -> float:

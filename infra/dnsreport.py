@@ -1,6 +1,6 @@
 """The results of a DNS propagation check: per-server results, the report, and the errors.
 
-This module holds data only, so the command-line tool and the deploy's propagation gate can
+This module contains data only, so the command-line tool and the deploy's propagation gate can
 render and record a report without importing dnspython.
 """
 
@@ -34,8 +34,13 @@ class PropagationTimeout(DnsCheckError, TimeoutError):
         super().__init__(message)
         self.report = report
 
+    def __reduce__(self) -> tuple[type, tuple[str, Report]]:
+        # The default reduction passes only the message back to __init__, which then fails,
+        # so the error could not cross a process boundary (as in a Pulumi dynamic provider).
+        return type(self), (str(self), self.report)
 
-class Status(str, enum.Enum):
+
+class Status(enum.StrEnum):
     """The outcome of asking one server."""
 
     MATCH = "match"
@@ -56,8 +61,8 @@ class Status(str, enum.Enum):
     """Not asked yet: resolvers wait until the authoritative servers agree."""
 
 
-class Role(str, enum.Enum):
-    """How a server is asked: authoritative servers without recursion, resolvers with it."""
+class Role(enum.StrEnum):
+    """A server's role: an authoritative server is queried without recursion, a resolver with it."""
 
     AUTHORITATIVE = "authoritative"
     RESOLVER = "resolver"
@@ -65,7 +70,7 @@ class Role(str, enum.Enum):
 
 @dataclass
 class ServerResult:
-    """What one server answered in the latest round in which it was asked.
+    """One server's response in the latest round in which it was queried.
 
     `server` is `HOST:PORT` with IPv6 addresses in brackets (`[::1]:5301`). `answers` are
     the addresses at the end of any CNAME chain, sorted. `ttl` is the lowest TTL of the
@@ -81,7 +86,7 @@ class ServerResult:
     ttl: int | None = None
     elapsed_ms: int | None = None
     detail: str = ""
-    """Why the status is what it is, in a few words; empty for a plain match."""
+    """The reason for the status in a few words, empty for a plain match."""
     host: str | None = None
     """The server's host name, when it was given or discovered by name."""
     cname_chain: list[str] = field(default_factory=list)
@@ -113,8 +118,8 @@ class Report:
     """One round of a propagation check, across every server.
 
     `name` is the queried name in ASCII (punycode) without the trailing dot. `expected` is
-    sorted; when it is empty, `agreed` holds the answer most servers gave, which the
-    statuses are compared with.
+    sorted. When it is empty, `agreed` contains the address set most servers returned, and
+    the statuses compare each server with that set.
     """
 
     name: str

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 if TYPE_CHECKING:
-    from infra.dnsreport import Report
+    from infra.dnsreport import Report, ServerResult
 
 EXIT_CODES_HELP = "Exit codes: 0 propagated, 1 not propagated (or timed out), 2 bad input."
 
@@ -25,7 +25,7 @@ app = typer.Typer(
 )
 
 
-class RecordType(str, enum.Enum):
+class RecordType(enum.StrEnum):
     """The record types the checker compares."""
 
     A = "A"
@@ -70,7 +70,15 @@ ResolverOption = Annotated[
     ),
 ]
 TypeOption = Annotated[
-    RecordType, typer.Option("--type", help="The record type: A (IPv4) or AAAA (IPv6).")
+    RecordType,
+    typer.Option("--type", case_sensitive=False, help="The record type: A (IPv4) or AAAA (IPv6)."),
+]
+NoResolversOption = Annotated[
+    bool,
+    typer.Option(
+        "--no-resolvers",
+        help="Ask only the authoritative servers, and no recursive resolver.",
+    ),
 ]
 QuorumOption = Annotated[
     int | None,
@@ -109,10 +117,14 @@ def check(
     expect: ExpectOption = None,
     nameserver: NameserverOption = None,
     resolver: ResolverOption = None,
+    no_resolvers: NoResolversOption = False,
     record_type: TypeOption = RecordType.A,
     quorum: QuorumOption = None,
     timeout: Annotated[
-        float, typer.Option("--timeout", metavar="S", help="Seconds each server has to answer.")
+        float,
+        typer.Option(
+            "--timeout", metavar="S", help="Seconds each server has to respond to a query."
+        ),
     ] = 2.0,
     json_output: JsonOption = False,
     bootstrap_resolver: BootstrapOption = None,
@@ -130,7 +142,7 @@ def check(
         expect or (),
         record_type=record_type.value,
         nameservers=nameserver,
-        resolvers=dnscheck.DEFAULT_RESOLVERS if resolver is None else resolver,
+        resolvers=_resolvers(resolver, no_resolvers),
         quorum=quorum,
         timeout=timeout,
         check_aaaa=aaaa_check,
@@ -146,6 +158,7 @@ def wait(
     expect: ExpectOption = None,
     nameserver: NameserverOption = None,
     resolver: ResolverOption = None,
+    no_resolvers: NoResolversOption = False,
     record_type: TypeOption = RecordType.A,
     quorum: QuorumOption = None,
     timeout: Annotated[
@@ -154,7 +167,9 @@ def wait(
     ] = 900.0,
     query_timeout: Annotated[
         float,
-        typer.Option("--query-timeout", metavar="S", help="Seconds each server has to answer."),
+        typer.Option(
+            "--query-timeout", metavar="S", help="Seconds each server has to respond to a query."
+        ),
     ] = 2.0,
     json_output: JsonOption = False,
     bootstrap_resolver: BootstrapOption = None,
@@ -173,7 +188,7 @@ def wait(
             expect or (),
             record_type=record_type.value,
             nameservers=nameserver,
-            resolvers=dnscheck.DEFAULT_RESOLVERS if resolver is None else resolver,
+            resolvers=_resolvers(resolver, no_resolvers),
             quorum=quorum,
             timeout=timeout,
             query_timeout=query_timeout,
@@ -186,6 +201,21 @@ def wait(
         typer.echo(f"error: {timeout_error}", err=True)
         raise typer.Exit(code=1) from None
     _print_report(report, json_output)
+
+
+def _resolvers(resolver: list[str] | None, no_resolvers: bool) -> tuple[str, ...]:
+    """Return the resolvers to ask: those given, none, or the public defaults."""
+    from infra import dnscheck
+
+    if no_resolvers and resolver:
+        raise dnscheck.InvalidDnsInput(
+            "dns: --no-resolvers and --resolver exclude each other; pass one of them"
+        )
+    if no_resolvers:
+        return ()
+    if resolver is None:
+        return dnscheck.DEFAULT_RESOLVERS
+    return tuple(resolver)
 
 
 def _print_report(report: Report, json_output: bool) -> None:
@@ -217,8 +247,10 @@ def render_table(report: Report) -> str:
             )
         )
     widths = [max(len(row[column]) for row in rows) for column in range(len(header))]
-    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-             for row in rows]  # fmt: skip
+    lines = []
+    for row in rows:
+        cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=True)]
+        lines.append("  ".join(cells).rstrip())
     lines.append("")
     lines.append(_verdict(report))
     return "\n".join(lines)
@@ -227,22 +259,55 @@ def render_table(report: Report) -> str:
 def _verdict(report: Report) -> str:
     target = f"{report.name} {report.record_type}"
     wanted = ", ".join(report.expected or report.agreed) or "no address"
-    if report.propagated:
-        return f"propagated: {target} is {wanted} at every server that counts"
-    lagging = len(report.lagging)
-    return f"not propagated: {lagging} of {len(report.servers)} servers do not answer {wanted}"
+    if not report.propagated:
+        lagging = len(report.lagging)
+        return f"not propagated: {lagging} of {len(report.servers)} servers do not answer {wanted}"
+    resolvers = [server for server in report.servers if server.role.value == "resolver"]
+    matching = sum(server.status.value == "match" for server in resolvers)
+    places = []
+    if len(resolvers) < len(report.servers):
+        places.append("every authoritative server")
+    if matching < len(resolvers):
+        places.append(f"{matching} of {len(resolvers)} resolvers, which meets the quorum")
+    elif resolvers:
+        places.append("every resolver")
+    return f"propagated: {target} is {wanted} at " + " and at ".join(places)
 
 
 def render_progress(report: Report) -> str:
-    """Render one progress line of a wait: elapsed time, who still differs and why, next poll."""
-    from infra.dnscheck import describe_result
+    """Render one progress line of a wait: elapsed time, who still differs and why, next poll.
 
+    Pending resolvers are counted rather than listed, since they all wait for the same thing.
+    """
     line = f"dns: {report.elapsed_s:.1f} s, round {report.rounds}: "
-    if report.lagging:
-        line += f"{len(report.lagging)} of {len(report.servers)} servers differ: "
-        line += "; ".join(describe_result(server) for server in report.lagging)
-    elif report.propagated:
-        line += "every server answers the expected addresses"
+    matching = len(report.servers) - len(report.lagging)
+    line += f"{matching} of {len(report.servers)} servers match"
+    differing = [server for server in report.lagging if server.status.value != "pending"]
+    pending = len(report.lagging) - len(differing)
+    described = ", ".join(_describe_briefly(server, report.record_type) for server in differing)
+    if report.propagated:
+        line += "; propagated"
+        if differing:
+            line += f" without {described}, which the quorum allows"
+        if report.next_poll_s is not None:
+            line += "; one more round to confirm"
+    elif differing:
+        line += f"; waiting for {described}"
+    if pending and not report.propagated:
+        noun = "resolver" if pending == 1 else "resolvers"
+        line += f"; {pending} {noun} pending until the authoritative servers agree"
     if report.next_poll_s is not None:
         line += f"; next poll in {report.next_poll_s:.1f} s"
     return line
+
+
+def _describe_briefly(server: ServerResult, record_type: str) -> str:
+    text = f"{server.server} {server.status.value}"
+    if server.answers:
+        text += " " + ",".join(server.answers)
+    other_records = [record for record in server.extra if not record.startswith(record_type + " ")]
+    if other_records:
+        text += " (also " + ", ".join(other_records) + ")"
+    if server.role.value == "resolver" and server.ttl and server.status.value != "match":
+        text += f" (cached {server.ttl} s more)"
+    return text

@@ -101,7 +101,7 @@ class Cluster(pulumi.ComponentResource):
                 name=f"{settings.resource_name}-pool",
                 size=settings.node_size,
                 node_count=settings.node_count,
-                tags=[settings.node_tag],
+                tags=[settings.node_tag, *settings.all_tags],
             ),
             tags=settings.all_tags,
             opts=pulumi.ResourceOptions(
@@ -115,7 +115,13 @@ class Cluster(pulumi.ComponentResource):
         # The kube_configs stored in the cluster's state carry a token that expires after
         # seven days. Looking the cluster up again on every run fetches a fresh one, so a
         # stack keeps updating weeks later (`pulumi destroy --run-program` does the same).
-        fresh = digitalocean.get_kubernetes_cluster_output(name=cluster.name)
+        # Keyed on the id, which stays unknown in a preview of a new cluster, so a first
+        # preview does not look up a cluster that does not exist yet.
+        existing_name = pulumi.Output.all(cluster.id, cluster.name).apply(lambda pair: pair[1])
+        fresh = digitalocean.get_kubernetes_cluster_output(
+            name=existing_name,
+            opts=pulumi.InvokeOutputOptions(parent=self, depends_on=[cluster]),
+        )
         self.kubeconfig = pulumi.Output.secret(fresh.kube_configs[0].raw_config)
 
         self.provider = kubernetes.Provider(

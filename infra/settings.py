@@ -265,6 +265,13 @@ def load_settings(config: pulumi.Config | None = None, *, stack: str | None = No
 
     reader.raise_problems()
 
+    if bridge_image.endswith("@sha256:" + "0" * 64):
+        pulumi.log.warn(
+            f"settings: bridgeImage {bridge_image} has an all-zero placeholder digest, so the "
+            "image pull will fail; run `python bridge_image/pin_digest.py TAG` or set "
+            "scim-bridge:bridgeImage to a reference pinned by its real digest"
+        )
+
     session_text = session.text if session is not None else None
     return Settings(
         stack=stack or pulumi.get_stack(),

@@ -86,7 +86,8 @@ def test_cluster_settings(example):
     assert inputs["maintenancePolicy"] == {"day": "sunday", "startTime": "04:00"}
     assert inputs["nodePool"]["size"] == "s-2vcpu-4gb"
     assert inputs["nodePool"]["nodeCount"] == 2
-    assert inputs["nodePool"]["tags"] == ["scim-bridge-test-nodes"]
+    assert inputs["nodePool"]["tags"][0] == "scim-bridge-test-nodes"
+    assert "scim-bridge-stack:scim-bridge-test" in inputs["nodePool"]["tags"]
     assert "scim-bridge" in inputs["tags"]
     assert "scim-bridge-stack:scim-bridge-test" in inputs["tags"]
     assert inputs["vpcUuid"] == only(example, VPC).id
@@ -460,3 +461,38 @@ def test_secrets_never_in_inputs(example):
 
     assert session_marker not in document
     assert "simulated-" not in json.dumps(example.outputs)
+
+
+def test_extra_tags_on_cluster_and_nodes(run_program):
+    simulation = run_program({"tags": '["team:identity", "cost-center_42"]'})
+    cluster = only(simulation, CLUSTER)
+
+    assert cluster.inputs["tags"][-2:] == ["team:identity", "cost-center_42"]
+    assert cluster.inputs["nodePool"]["tags"][-2:] == ["team:identity", "cost-center_42"]
+
+
+def test_cluster_lookup_waits_for_cluster(run_program):
+    looked_up = []
+
+    def lookup(args):
+        looked_up.append(args)
+        return {"name": args["name"], "kubeConfigs": [{"rawConfig": "kubeconfig"}]}
+
+    mocks = ProgramMocks(
+        calls={"digitalocean:index/getKubernetesCluster:getKubernetesCluster": lookup}
+    )
+    run_program(mocks=mocks)
+
+    assert [args["name"] for args in looked_up] == ["scim-bridge-test"]
+
+
+def test_placeholder_digest_warns(run_program, caplog):
+    run_program({"bridgeImage": "1password/scim:v2.9.13@sha256:" + "0" * 64})
+
+    assert any("all-zero placeholder digest" in record.message for record in caplog.records)
+
+
+def test_real_digest_does_not_warn(run_program, caplog):
+    run_program({"bridgeImage": "1password/scim:v2.9.13@sha256:" + "ab" * 32})
+
+    assert not any("placeholder digest" in record.message for record in caplog.records)

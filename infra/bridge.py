@@ -115,7 +115,7 @@ class Bridge(pulumi.ComponentResource):
 
     One bridge replica with the Recreate strategy, because the vendor supports one bridge
     at a time. In `letsencrypt` mode the Deployment waits for `gate`, because the bridge
-    asks Let's Encrypt for its certificate when it starts. Without a scimsession the
+    requests its certificate from Let's Encrypt when it starts. Without a scimsession the
     credentials live on a persistent volume, so the setup page's result survives restarts.
     """
 
@@ -146,7 +146,7 @@ class Bridge(pulumi.ComponentResource):
                 name=NAMESPACE,
                 labels={
                     **recommended_labels(settings, NAMESPACE, "namespace", version),
-                    # Both workloads meet the restricted Pod Security Standard; enforce it.
+                    # Both workloads meet the restricted Pod Security Standard, so it is enforced.
                     "pod-security.kubernetes.io/enforce": "restricted",
                 },
             ),

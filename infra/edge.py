@@ -65,7 +65,7 @@ class Edge(pulumi.ComponentResource):
                 port=HTTP_NODE_PORT, protocol="http", path="/ping"
             )
         else:
-            # The bridge answers the TLS-ALPN-01 challenge itself, so port 443 passes
+            # The bridge completes the TLS-ALPN-01 challenge itself, so port 443 passes
             # through untouched. No port 80 rule: it would serve the SCIM API in clear text.
             forwarding_rules = [
                 digitalocean.LoadBalancerForwardingRuleArgs(
@@ -90,7 +90,7 @@ class Edge(pulumi.ComponentResource):
             forwarding_rules=forwarding_rules,
             healthcheck=healthcheck,
             redirect_http_to_https=settings.tls_mode is TlsMode.LOADBALANCER,
-            # The stack owns the A record; DigitalOcean must not add its own for the certificate.
+            # The stack owns the A record, so DigitalOcean must not add one for the certificate.
             disable_lets_encrypt_dns_records=True,
             opts=pulumi.ResourceOptions(parent=self),
         )

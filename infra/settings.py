@@ -25,13 +25,13 @@ NAMESPACE = "scim-bridge"
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 BRIDGE_DOCKERFILE = PROJECT_DIR / "bridge_image" / "Dockerfile"
 
-# Defaults of the plain keys; Pulumi.yaml declares the same values (a test compares them).
+# Defaults of the plain keys. Pulumi.yaml declares the same values, and a test compares them.
 DEFAULTS: dict[str, object] = {
     "hostname": "scim",
     "region": "nyc3",
     "kubernetesVersion": "",
     # 2 vCPUs and 4 GB: DOKS reserves about a gigabyte of each node for the system, and the
-    # largest tier asks for 1000m and 1024M for the bridge plus room for Redis and add-ons.
+    # largest tier requests 1000m and 1024M for the bridge plus room for Redis and add-ons.
     "nodeSize": "s-2vcpu-4gb",
     # Two nodes so that losing one reschedules the bridge instead of taking it down until
     # DigitalOcean replaces the droplet.
@@ -62,14 +62,14 @@ _TAG = re.compile(r"[A-Za-z0-9:_-]{1,255}")
 
 
 class TlsMode(enum.StrEnum):
-    """Where TLS ends: at the bridge (Let's Encrypt via OP_TLS_DOMAIN) or at the load balancer."""
+    """The place where TLS ends: the bridge (Let's Encrypt) or the load balancer."""
 
     LETSENCRYPT = "letsencrypt"
     LOADBALANCER = "loadbalancer"
 
 
 class ImageSource(enum.StrEnum):
-    """Where the bridge image comes from: the vendor's registry, or one the stack creates."""
+    """The origin of the bridge image: the vendor's registry, or one the stack creates."""
 
     UPSTREAM = "upstream"
     REGISTRY = "registry"
@@ -120,7 +120,7 @@ class InvalidSettings(InvalidInput, pulumi.RunError):
 class Settings:
     """The validated settings. Names are ASCII (IDNA 2008), lower case, without a trailing dot.
 
-    `hostname` is "@" when the bridge answers at the zone's apex. The secret files are
+    `hostname` is "@" when the bridge is served at the zone's apex. The secret files are
     Pulumi secrets (None when not set), and `secret_digest` is a SHA-256 over all of them
     that changes whenever one does.
     """

@@ -114,7 +114,7 @@ def mask_secrets(value: Any) -> Any:
 
 def _mask_all(value: Any) -> Any:
     # A secret map keeps its keys, such as a Secret's file names, so that manifests keep
-    # their shape; every value inside it is masked.
+    # their shape. Every value inside it is masked.
     if isinstance(value, dict):
         return {str(key): _mask_all(value[key]) for key in sorted(value, key=str)}
     return SECRET
@@ -407,7 +407,7 @@ def _simulate(config, secret_keys, stack, mocks) -> Simulation:
     records: list[RegisteredResource] = []
 
     class RecordingMonitor(MockMonitor):
-        """Record each registration's parent, dependencies and inputs before answering it."""
+        """Record each registration's parent, dependencies and inputs, then return the response."""
 
         def RegisterResource(self, request):
             response = super().RegisterResource(request)
@@ -446,7 +446,7 @@ def _simulate(config, secret_keys, stack, mocks) -> Simulation:
     runtime.set_all_config(config, secret_keys)
     set_root_resource(None)
     # MockSettings keeps the process-wide set of pending outputs, which may hold tasks of
-    # an earlier, closed event loop; this run waits only for its own.
+    # an earlier, closed event loop. This run waits only for its own.
     runtime.settings.SETTINGS.outputs = set()
 
     mocks = mocks if mocks is not None else make_mocks()

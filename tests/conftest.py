@@ -12,7 +12,7 @@ from scripts.simulation import (  # noqa: E402
 
 
 class ProgramMocks(SimulatedDigitalOcean):
-    """The simulated DigitalOcean, with answers replaced per type token for one test.
+    """The simulated DigitalOcean, with results replaced per type token for one test.
 
     `resources` maps a resource type token to `handler(args, id, seed) -> (id, state)`;
     `calls` maps a function token to `handler(args) -> result`.

@@ -225,7 +225,7 @@ def test_bridge_waits_for_gate_in_letsencrypt_mode(example):
     assert only(example, GATE).urn in deployment.depends_on
 
 
-def test_bridge_does_not_wait_for_gate_in_loadbalancer_mode(run_program):
+def test_loadbalancer_mode_skips_gate_wait(run_program):
     simulation = run_program({"tlsMode": "loadbalancer"})
     deployment = named(simulation, DEPLOYMENT, bridge_module.BRIDGE_NAME)
 

@@ -118,7 +118,7 @@ def test_names_normalized(domain, hostname, fqdn):
 
 
 def test_idna_2008_keeps_sharp_s():
-    # IDNA 2003 (Python's codec) maps ß to ss; IDNA 2008 keeps it.
+    # IDNA 2003 (Python's codec) maps ß to ss, while IDNA 2008 keeps it.
     assert load({"domain": "straße.de"}).domain != "strasse.de"
 
 

@@ -33,7 +33,7 @@ def _wait(props: dict) -> dict:
         )
     except dnscheck.PropagationTimeout as error:
         raise PropagationFailed(
-            f"propagation: gave up on {props['name']} after {props['timeout']} s; {error}"
+            f"propagation: gave up on {props['name']} after {float(props['timeout']):g} s; {error}"
         ) from error
     except dnscheck.DnsCheckError as error:
         raise PropagationFailed(f"propagation: checking {props['name']} failed: {error}") from error

@@ -279,7 +279,7 @@ def plan(
 
     Runs the Pulumi program against a simulated DigitalOcean (addresses from
     203.0.113.0/24) and prints the resources as a tree with their key settings and
-    dependencies, the stack outputs and the critical path. Secret values print as [secret].
+    dependencies, the stack outputs and the critical path, with every secret value masked.
     """
     from scripts.simulation import DEFAULT_CONFIG, load_stack_config, simulate
     from scripts.stack import validate_stack_name

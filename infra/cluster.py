@@ -127,8 +127,6 @@ class Cluster(pulumi.ComponentResource):
         self.provider = kubernetes.Provider(
             f"{name}-kubernetes",
             kubeconfig=self.kubeconfig,
-            # Lets a destroy finish when the cluster is already gone.
-            delete_unreachable=True,
             opts=pulumi.ResourceOptions(parent=self),
         )
 

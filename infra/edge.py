@@ -1,5 +1,7 @@
 """The load balancer in front of the nodes, its certificate, and the bridge's A record."""
 
+import hashlib
+
 import pulumi
 import pulumi_digitalocean as digitalocean
 
@@ -9,6 +11,10 @@ from infra.settings import Settings, TlsMode
 # Kubernetes' default NodePort range (30000-32767).
 HTTPS_NODE_PORT = 30443
 HTTP_NODE_PORT = 30080
+
+
+def _short_digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:8]
 
 
 class Edge(pulumi.ComponentResource):
@@ -40,7 +46,9 @@ class Edge(pulumi.ComponentResource):
         if settings.tls_mode is TlsMode.LOADBALANCER:
             certificate = digitalocean.Certificate(
                 f"{name}-certificate",
-                name=f"{settings.resource_name}-cert",
+                # Named after the host, so that a new host gets a new name: Pulumi creates
+                # the replacement before it deletes the certificate in use.
+                name=f"{settings.resource_name}-{_short_digest(settings.fqdn)}",
                 type="lets_encrypt",
                 domains=[settings.fqdn],
                 opts=pulumi.ResourceOptions(parent=self),

@@ -496,3 +496,19 @@ def test_real_digest_does_not_warn(run_program, caplog):
     run_program({"bridgeImage": "1password/scim:v2.9.13@sha256:" + "ab" * 32})
 
     assert not any("placeholder digest" in record.message for record in caplog.records)
+
+
+def test_certificate_name_follows_host(run_program):
+    first = only(run_program({"tlsMode": "loadbalancer"}), CERTIFICATE)
+    second = only(
+        run_program({"tlsMode": "loadbalancer", "hostname": "sso"}, remove=("scimsession",)),
+        CERTIFICATE,
+    )
+
+    assert first.inputs["name"] != second.inputs["name"]
+    assert second.inputs["domains"] == ["sso.example.com"]
+
+
+def test_kubernetes_provider_keeps_unreachable_resources(example):
+    # Dropping resources of an unreachable cluster from the state is teardown's call only.
+    assert "deleteUnreachable" not in only(example, K8S_PROVIDER).inputs

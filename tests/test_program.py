@@ -512,3 +512,26 @@ def test_certificate_name_follows_host(run_program):
 def test_kubernetes_provider_keeps_unreachable_resources(example):
     # Dropping resources of an unreachable cluster from the state is teardown's call only.
     assert "deleteUnreachable" not in only(example, K8S_PROVIDER).inputs
+
+
+def test_ha_control_plane(run_program):
+    assert only(run_program({"ha": "true"}), CLUSTER).inputs["ha"] is True
+
+
+def test_gate_takes_resolvers_and_timeout(run_program):
+    simulation = run_program(
+        {"resolvers": '["127.0.0.1:5301", "::1"]', "propagationTimeout": "120"}
+    )
+    gate = only(simulation, GATE)
+
+    assert gate.inputs["resolvers"] == ["127.0.0.1:5301", "::1"]
+    assert gate.inputs["timeout"] == 120
+
+
+def test_unicode_domain_deployed_in_ascii(run_program):
+    simulation = run_program({"domain": "bücher.example"}, remove=("scimsession",))
+    container = bridge_container(named(simulation, DEPLOYMENT, bridge_module.BRIDGE_NAME))
+
+    assert only(simulation, RECORD).inputs["domain"] == "xn--bcher-kva.example"
+    assert env_of(container)["OP_TLS_DOMAIN"] == "scim.xn--bcher-kva.example"
+    assert simulation.outputs["scimUrl"] == "https://scim.xn--bcher-kva.example"

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Iterator
 
 import dns.query
 import pytest
+
 from tests.dnsservers import Behaviour, FakeResponder, KnotServer, UnboundServer, Zone, find_binary
 
 

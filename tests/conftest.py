@@ -1,7 +1,6 @@
-pytest_plugins = ["tests.pulumi_standin"]
+pytest_plugins = ["tests.pulumi_standin", "tests.dns_fixtures"]
 
 import pytest  # noqa: E402
-from dns_fixtures import loopback_only, start_knot, start_responder, start_unbound  # noqa: E402, F401
 
 from scripts.simulation import (  # noqa: E402
     DEFAULT_CONFIG,

@@ -12,7 +12,8 @@ from collections.abc import Callable, Iterable, Iterator
 
 import dns.query
 import pytest
-from dnsservers import Behaviour, FakeResponder, KnotServer, UnboundServer, Zone, find_binary
+
+from tests.dnsservers import Behaviour, FakeResponder, KnotServer, UnboundServer, Zone, find_binary
 
 
 @pytest.fixture

@@ -13,13 +13,6 @@ import dns.message
 import dns.rcode
 import dns.rrset
 import pytest
-from dnsservers import (
-    Zone,
-    addresses_behaviour,
-    query,
-    rcode_behaviour,
-    silent_behaviour,
-)
 
 from infra.dnscheck import (
     InvalidDnsInput,
@@ -29,6 +22,13 @@ from infra.dnscheck import (
     Status,
     check,
     wait_for_propagation,
+)
+from tests.dnsservers import (
+    Zone,
+    addresses_behaviour,
+    query,
+    rcode_behaviour,
+    silent_behaviour,
 )
 
 ZONE = "example.test"

@@ -3,10 +3,10 @@
 import json
 
 import pytest
-from dnsservers import Zone, addresses_behaviour
 from typer.testing import CliRunner
 
 from scripts.cli import app
+from tests.dnsservers import Zone, addresses_behaviour
 
 runner = CliRunner()
 NAME = "bridge.example.test"

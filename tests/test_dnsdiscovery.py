@@ -2,12 +2,12 @@
 
 import dns.name
 import pytest
-from dnsservers import Zone, silent_behaviour
 
 from infra.dnscheck import check, wait_for_propagation
 from infra.dnsdiscovery import discover_nameservers, make_bootstrap_resolver
 from infra.dnsreport import DnsCheckError, Role
 from infra.errors import InvalidInput
+from tests.dnsservers import Zone, silent_behaviour
 
 NAME = dns.name.from_text("bridge.example.test")
 

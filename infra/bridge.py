@@ -121,6 +121,7 @@ class Bridge(pulumi.ComponentResource):
 
     namespace: pulumi.Output[str]
     image: pulumi.Output[str]
+    deployment: Deployment
 
     def __init__(
         self,
@@ -177,7 +178,7 @@ class Bridge(pulumi.ComponentResource):
         depends_on = [namespace, redis_service]
         if gate is not None and settings.tls_mode is TlsMode.LETSENCRYPT:
             depends_on.append(gate)
-        deployment = Deployment(
+        self.deployment = Deployment(
             f"{name}-deployment",
             metadata=ObjectMetaArgs(name=BRIDGE_NAME, namespace=NAMESPACE, labels=bridge_labels),
             spec=DeploymentSpecArgs(
@@ -212,7 +213,6 @@ class Bridge(pulumi.ComponentResource):
 
         self.namespace = namespace.metadata.name
         self.image = pulumi.Output.from_input(image)
-        self.deployment_name = deployment.metadata.name
         self.register_outputs({"namespace": self.namespace, "image": self.image})
 
     def _secret(self, name, settings, labels, opts) -> Secret | None:

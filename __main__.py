@@ -45,6 +45,13 @@ bridge = Bridge("bridge", settings, provider=cluster.provider, image=image, gate
 pulumi.export("scimUrl", f"https://{settings.fqdn}")
 pulumi.export("hostname", settings.fqdn)
 pulumi.export("loadBalancerIp", edge.load_balancer_ip)
+# Ids and names that prove ownership to `scim-bridge teardown` after the stack is gone.
+pulumi.export("domain", settings.domain)
+pulumi.export("stackTag", settings.stack_tag)
+pulumi.export("loadBalancerId", edge.load_balancer_id)
+pulumi.export("loadBalancerName", edge.load_balancer_name)
+pulumi.export("certificateId", edge.certificate_id)
+pulumi.export("certificateName", edge.certificate_name)
 pulumi.export("clusterId", cluster.cluster_id)
 pulumi.export("clusterName", cluster.name)
 pulumi.export("clusterRegion", cluster.region)

@@ -26,7 +26,10 @@ class Edge(pulumi.ComponentResource):
     """
 
     load_balancer_id: pulumi.Output[str]
+    load_balancer_name: pulumi.Output[str]
     load_balancer_ip: pulumi.Output[str]
+    certificate_id: pulumi.Output[str] | None
+    certificate_name: pulumi.Output[str] | None
     record_id: pulumi.Output[str]
     record_fqdn: pulumi.Output[str]
 
@@ -43,6 +46,7 @@ class Edge(pulumi.ComponentResource):
         # Fails the run when the zone is not in the account's DigitalOcean DNS.
         zone = digitalocean.get_domain_output(name=settings.domain)
 
+        certificate = None
         if settings.tls_mode is TlsMode.LOADBALANCER:
             certificate = digitalocean.Certificate(
                 f"{name}-certificate",
@@ -115,7 +119,10 @@ class Edge(pulumi.ComponentResource):
         )
 
         self.load_balancer_id = load_balancer.id
+        self.load_balancer_name = load_balancer.name
         self.load_balancer_ip = load_balancer.ip
+        self.certificate_id = certificate.uuid if certificate is not None else None
+        self.certificate_name = certificate.name if certificate is not None else None
         self.record_id = record.id
         self.record_fqdn = record.fqdn
         self.register_outputs(

@@ -170,9 +170,14 @@ class Settings:
         return f"{self.resource_name}-nodes"
 
     @property
+    def stack_tag(self) -> str:
+        """The tag that marks a DigitalOcean resource as this stack's."""
+        return f"scim-bridge-stack:{self.resource_name}"
+
+    @property
     def all_tags(self) -> list[str]:
         """Tags for every taggable DigitalOcean resource: ownership, stack, then extra tags."""
-        return ["scim-bridge", f"scim-bridge-stack:{self.resource_name}", *self.tags]
+        return ["scim-bridge", self.stack_tag, *self.tags]
 
 
 def default_bridge_image(dockerfile: Path = BRIDGE_DOCKERFILE) -> str:

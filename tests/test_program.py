@@ -433,6 +433,25 @@ def test_stack_outputs(example):
     assert outputs["propagation"]["servers"][-3:] == ["1.1.1.1:53", "8.8.8.8:53", "9.9.9.9:53"]
 
 
+def test_outputs_prove_ownership_for_teardown(example, run_program):
+    load_balancer = only(example, "digitalocean:index/loadBalancer:LoadBalancer")
+    outputs = example.outputs
+
+    assert outputs["domain"] == "example.com"
+    assert outputs["stackTag"] == "scim-bridge-stack:scim-bridge-test"
+    assert outputs["stackTag"] in only(example, CLUSTER).inputs["tags"]
+    assert outputs["loadBalancerName"] == load_balancer.inputs["name"]
+    assert outputs["loadBalancerId"]
+    assert outputs["certificateId"] is None
+    assert outputs["certificateName"] is None
+
+    behind_lb = run_program({"tlsMode": "loadbalancer"})
+    certificate = only(behind_lb, "digitalocean:index/certificate:Certificate")
+
+    assert behind_lb.outputs["certificateName"] == certificate.inputs["name"]
+    assert behind_lb.outputs["certificateId"]
+
+
 def test_registry_mode_builds_and_deploys_own_image(run_program):
     simulation = run_program({"imageSource": "registry"})
     registry = only(simulation, "digitalocean:index/containerRegistry:ContainerRegistry")

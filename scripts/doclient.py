@@ -101,35 +101,35 @@ class InvalidEndpoint(DigitalOceanError, InvalidInput):
 
 
 class TokenRejected(DigitalOceanError, PermissionError):
-    """DigitalOcean answered 401: the token is unknown, expired or revoked."""
+    """DigitalOcean returned 401: the token is unknown, expired or revoked."""
 
 
 class ScopeMissing(DigitalOceanError, PermissionError):
-    """DigitalOcean answered 403: the token is valid but lacks the scope for this request."""
+    """DigitalOcean returned 403: the token is valid but lacks the scope for this request."""
 
 
 class NotFound(DigitalOceanError, LookupError):
-    """DigitalOcean answered 404: the resource does not exist (or no longer does)."""
+    """DigitalOcean returned 404: the resource does not exist (or no longer does)."""
 
 
 class RequestRejected(DigitalOceanError, ValueError):
-    """DigitalOcean rejected the request with a 4xx other than 401, 403, 404 and 429."""
+    """DigitalOcean returned a 4xx other than 401, 403, 404 and 429: the request was invalid."""
 
 
 class Conflict(RequestRejected):
-    """DigitalOcean answered 409 or 412: the resource is in use (an attached volume, say)."""
+    """DigitalOcean returned 409 or 412: the resource is in use (an attached volume, say)."""
 
 
 class RateLimited(DigitalOceanError):
-    """DigitalOcean answered 429 on every attempt, or asked to wait longer than the client will."""
+    """DigitalOcean returned 429 on every attempt, or a Retry-After longer than the client waits."""
 
 
 class ApiUnavailable(DigitalOceanError, ConnectionError):
-    """DigitalOcean answered 5xx, timed out or refused the connection on every attempt."""
+    """DigitalOcean returned 5xx, timed out or refused the connection on every attempt."""
 
 
 class UnexpectedResponse(DigitalOceanError):
-    """DigitalOcean answered with a body the client cannot read (not JSON, or a key missing)."""
+    """DigitalOcean returned a body the client cannot read (not JSON, or a key missing)."""
 
 
 class ForeignHost(DigitalOceanError):
@@ -193,7 +193,7 @@ def resolve_base_url(base_url: str | None = None) -> str:
 
 
 def _retry_after_seconds(response: requests.Response) -> float | None:
-    """Return the delay a Retry-After header asks for, in seconds, or None when absent."""
+    """Return the delay a Retry-After header requests, in seconds, or None when absent."""
     value = response.headers.get("Retry-After")
     if value is None:
         return None
@@ -286,8 +286,8 @@ class _ForeignHostAdapter(HTTPAdapter):
     def send(self, request, **kwargs):
         parts = urlsplit(request.url)
         raise ForeignHost(
-            f"digitalocean: refused to send the API token to {parts.scheme}://{parts.netloc}, "
-            "which is not the API base URL"
+            f"digitalocean: rejected a request to {parts.scheme}://{parts.netloc}: "
+            "it is not the API base URL, so it must not receive the API token"
         )
 
 
@@ -318,8 +318,8 @@ def error_from_response(step: str, response: requests.Response) -> DigitalOceanE
     """Build the DigitalOceanError leaf for a failed response, with the step and DO's error text."""
     status = response.status_code
     api_id, api_message = _error_body(response)
-    said = f": {api_message}" if api_message else ""
-    base = f"digitalocean: {step} failed: HTTP {status}{said}"
+    detail = f": {api_message}" if api_message else ""
+    base = f"digitalocean: {step} failed: HTTP {status}{detail}"
     fields = {"step": step, "status": status, "api_id": api_id, "api_message": api_message}
 
     if status == 401:

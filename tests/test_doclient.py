@@ -1,5 +1,7 @@
 """The DigitalOcean API client, against the stateful API fake on 127.0.0.1."""
 
+import socket
+
 import pytest
 
 from scripts import doclient
@@ -239,9 +241,9 @@ def test_associated_resources_lists_live_ones(fake_digitalocean, client):
     cluster = fake_digitalocean.add_cluster("scim")
     lb = fake_digitalocean.add_load_balancer("a1b2", ip="203.0.113.10")
     volume = fake_digitalocean.add_volume("pvc-1")
-    gone = fake_digitalocean.add_volume("pvc-2")
-    fake_digitalocean.associate(cluster["id"], load_balancers=[lb], volumes=[volume, gone])
-    client.delete_volume(gone["id"])
+    deleted = fake_digitalocean.add_volume("pvc-2")
+    fake_digitalocean.associate(cluster["id"], load_balancers=[lb], volumes=[volume, deleted])
+    client.delete_volume(deleted["id"])
 
     associated = client.associated_resources(cluster["id"])
 
@@ -374,7 +376,7 @@ def test_rate_limit_on_every_attempt_raises(fake_digitalocean, client, sleeps):
     assert sleeps.delays == [1.0, 1.0]
 
 
-def test_rate_limit_with_long_retry_after_fails_at_once(fake_digitalocean, client, sleeps):
+def test_long_retry_after_fails_at_once(fake_digitalocean, client, sleeps):
     fake_digitalocean.inject("GET", "/v2/account", status=429, retry_after=3600)
 
     with pytest.raises(RateLimited, match="retry after 3600 s"):
@@ -452,15 +454,21 @@ def test_timeout_then_success(fake_digitalocean, sleeps):
 
 
 def test_refused_connection_raises_unavailable(sleeps):
-    # Port 9 (discard) on loopback has no listener on a test machine.
-    client = DigitalOceanClient("dop_v1_x", base_url="http://127.0.0.1:9", retries=1, sleep=sleeps)
+    # A port that was just free on loopback, so nothing listens there.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    base_url = f"http://127.0.0.1:{port}"
+    client = DigitalOceanClient("dop_v1_x", base_url=base_url, retries=1, sleep=sleeps)
 
-    with pytest.raises(ApiUnavailable, match="cannot connect to http://127.0.0.1:9"):
+    with pytest.raises(ApiUnavailable, match=f"cannot connect to {base_url}"):
         client.regions()
+
+    assert len(sleeps.delays) == 1
 
 
 def test_token_never_leaves_the_base_url(client):
-    with pytest.raises(ForeignHost, match="refused to send the API token"):
+    with pytest.raises(ForeignHost, match="must not receive the API token"):
         client.session.get("http://127.0.0.2:9/v2/account")
 
 

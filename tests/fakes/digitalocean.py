@@ -97,7 +97,7 @@ class RecordedRequest:
 
 @dataclass
 class Fault:
-    """A one-shot fault: answer `status` (with `retry_after`), or wait `delay` seconds first."""
+    """A one-shot fault: respond with `status` (and `retry_after`), or first wait `delay` s."""
 
     method: str
     pattern: str
@@ -204,7 +204,7 @@ class FakeDigitalOcean:
     ) -> None:
         """Queue `times` one-shot faults for requests whose path matches a glob `pattern`.
 
-        A fault answers with `status` (and a Retry-After header when given) instead of handling
+        A fault responds with `status` (and a Retry-After header when given) instead of handling
         the request, or first waits `delay` seconds, which a client sees as a timeout when its
         read timeout is shorter. Faults are used in the order they were queued.
         """
@@ -640,8 +640,8 @@ class FakeDigitalOcean:
                     return self._faults.pop(index)
         return None
 
-    def _violation(self, what: str, error: object) -> str:
-        message = f"{what}: {type(error).__name__}: {error}"
+    def _violation(self, context: str, error: object) -> str:
+        message = f"{context}: {type(error).__name__}: {error}"
         cause = getattr(error, "__cause__", None)
         if cause is not None and str(cause) not in message:
             message += f" ({cause})"
@@ -821,8 +821,8 @@ class FakeDigitalOcean:
         records = self.state.records[domain]
         # `name` filters on the fully qualified name, `type` on the record type.
         if "name" in query:
-            wanted = query["name"].rstrip(".")
-            records = [r for r in records if _fqdn(r["name"], domain) == wanted]
+            expected = query["name"].rstrip(".")
+            records = [r for r in records if _fqdn(r["name"], domain) == expected]
         if "type" in query:
             records = [r for r in records if r["type"] == query["type"]]
         return self._page("domain_records", records, query, path)
@@ -851,7 +851,7 @@ class FakeDigitalOcean:
         if volume is None:
             raise _HttpError(404)
         if volume["droplet_ids"]:
-            # DigitalOcean answers 409 for an attached volume (the OpenAPI description lists
+            # DigitalOcean returns 409 for an attached volume (the OpenAPI description lists
             # only the default error response for it).
             raise _HttpError(409, "attached volume cannot be deleted")
         del self.state.volumes[item_id]

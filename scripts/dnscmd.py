@@ -1,14 +1,248 @@
-"""The `scim-bridge dns` commands (not written yet)."""
+"""The `scim-bridge dns` commands: check once, or wait until a name has propagated.
+
+Both print a table (or one JSON document with `--json`) on stdout and exit 0 when the name
+has propagated, 1 when it has not, and 2 on bad input. `wait` writes its progress to stderr.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import sys
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+if TYPE_CHECKING:
+    from infra.dnsreport import Report
+
+EXIT_CODES_HELP = "Exit codes: 0 propagated, 1 not propagated (or timed out), 2 bad input."
+
 app = typer.Typer(
-    help="Check and wait for DNS propagation of the bridge's name.", no_args_is_help=True
+    help="Check and wait for DNS propagation of the bridge's name.",
+    epilog=EXIT_CODES_HELP,
+    no_args_is_help=True,
 )
 
 
-@app.command()
-def check() -> None:
-    """Not written yet."""
-    typer.echo("scim-bridge dns check is not written yet", err=True)
-    raise typer.Exit(code=1)
+class RecordType(str, enum.Enum):
+    """The record types the checker compares."""
+
+    A = "A"
+    AAAA = "AAAA"
+
+
+NameArgument = Annotated[
+    str,
+    typer.Argument(
+        metavar="NAME",
+        help="The name to check, such as scim.example.com; Unicode or punycode.",
+        show_default=False,
+    ),
+]
+ExpectOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--expect",
+        metavar="ADDR",
+        help="An address the name must resolve to; repeat for several.",
+        show_default=False,
+    ),
+]
+NameserverOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--nameserver",
+        metavar="HOST[:PORT]",
+        help="An authoritative server to ask instead of the zone's NS records; repeat for "
+        "several. IPv6 as [::1]:5301.",
+        show_default=False,
+    ),
+]
+ResolverOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--resolver",
+        metavar="HOST[:PORT]",
+        help="A recursive resolver to ask, replacing the defaults 1.1.1.1, 8.8.8.8 and "
+        "9.9.9.9; repeat for several.",
+        show_default=False,
+    ),
+]
+TypeOption = Annotated[
+    RecordType, typer.Option("--type", help="The record type: A (IPv4) or AAAA (IPv6).")
+]
+QuorumOption = Annotated[
+    int | None,
+    typer.Option(
+        "--quorum",
+        metavar="N",
+        help="How many resolvers must answer the expected addresses. [default: all]",
+        show_default=False,
+    ),
+]
+JsonOption = Annotated[
+    bool, typer.Option("--json", help="Print one JSON document instead of the table.")
+]
+BootstrapOption = Annotated[
+    str | None,
+    typer.Option(
+        "--bootstrap-resolver",
+        metavar="HOST[:PORT]",
+        help="The resolver used to find the zone's nameservers and the addresses of servers "
+        "given by name. [default: the system's resolver]",
+        show_default=False,
+    ),
+]
+AaaaOption = Annotated[
+    bool,
+    typer.Option(
+        "--aaaa-check/--no-aaaa-check",
+        help="With IPv4 addresses expected, count an AAAA record at the name as a mismatch.",
+    ),
+]
+
+
+@app.command(epilog=EXIT_CODES_HELP)
+def check(
+    name: NameArgument,
+    expect: ExpectOption = None,
+    nameserver: NameserverOption = None,
+    resolver: ResolverOption = None,
+    record_type: TypeOption = RecordType.A,
+    quorum: QuorumOption = None,
+    timeout: Annotated[
+        float, typer.Option("--timeout", metavar="S", help="Seconds each server has to answer.")
+    ] = 2.0,
+    json_output: JsonOption = False,
+    bootstrap_resolver: BootstrapOption = None,
+    aaaa_check: AaaaOption = True,
+) -> None:
+    """Ask every server once and show what each answers.
+
+    Without --expect, the name counts as propagated when every server answers the same
+    non-empty set of addresses.
+    """
+    from infra import dnscheck
+
+    report = dnscheck.check(
+        name,
+        expect or (),
+        record_type=record_type.value,
+        nameservers=nameserver,
+        resolvers=dnscheck.DEFAULT_RESOLVERS if resolver is None else resolver,
+        quorum=quorum,
+        timeout=timeout,
+        check_aaaa=aaaa_check,
+        bootstrap_resolver=bootstrap_resolver,
+    )
+    _print_report(report, json_output)
+    raise typer.Exit(code=0 if report.propagated else 1)
+
+
+@app.command(epilog=EXIT_CODES_HELP)
+def wait(
+    name: NameArgument,
+    expect: ExpectOption = None,
+    nameserver: NameserverOption = None,
+    resolver: ResolverOption = None,
+    record_type: TypeOption = RecordType.A,
+    quorum: QuorumOption = None,
+    timeout: Annotated[
+        float,
+        typer.Option("--timeout", metavar="S", help="Seconds to wait before giving up."),
+    ] = 900.0,
+    query_timeout: Annotated[
+        float,
+        typer.Option("--query-timeout", metavar="S", help="Seconds each server has to answer."),
+    ] = 2.0,
+    json_output: JsonOption = False,
+    bootstrap_resolver: BootstrapOption = None,
+    aaaa_check: AaaaOption = True,
+) -> None:
+    """Poll until every server answers the expected addresses, two rounds in a row.
+
+    Progress goes to stderr. On timeout, the last table goes to stdout and the command
+    exits 1.
+    """
+    from infra import dnscheck
+
+    try:
+        report = dnscheck.wait_for_propagation(
+            name,
+            expect or (),
+            record_type=record_type.value,
+            nameservers=nameserver,
+            resolvers=dnscheck.DEFAULT_RESOLVERS if resolver is None else resolver,
+            quorum=quorum,
+            timeout=timeout,
+            query_timeout=query_timeout,
+            on_progress=_print_progress,
+            check_aaaa=aaaa_check,
+            bootstrap_resolver=bootstrap_resolver,
+        )
+    except dnscheck.PropagationTimeout as timeout_error:
+        _print_report(timeout_error.report, json_output)
+        typer.echo(f"error: {timeout_error}", err=True)
+        raise typer.Exit(code=1) from None
+    _print_report(report, json_output)
+
+
+def _print_report(report: Report, json_output: bool) -> None:
+    if json_output:
+        typer.echo(json.dumps(report.to_dict(), indent=2))
+    else:
+        typer.echo(render_table(report))
+
+
+def _print_progress(report: Report) -> None:
+    typer.echo(render_progress(report), err=True)
+    sys.stderr.flush()
+
+
+def render_table(report: Report) -> str:
+    """Render a report as a table (server, role, status, answers, TTL, ms, detail) and a verdict."""
+    header = ("SERVER", "ROLE", "STATUS", "ANSWERS", "TTL", "MS", "DETAIL")
+    rows = [header]
+    for server in report.servers:
+        rows.append(
+            (
+                server.server if server.host is None else f"{server.server} ({server.host})",
+                server.role.value,
+                server.status.value,
+                ", ".join(server.answers) or "-",
+                "-" if server.ttl is None else str(server.ttl),
+                "-" if server.elapsed_ms is None else str(server.elapsed_ms),
+                server.detail,
+            )
+        )
+    widths = [max(len(row[column]) for row in rows) for column in range(len(header))]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+             for row in rows]  # fmt: skip
+    lines.append("")
+    lines.append(_verdict(report))
+    return "\n".join(lines)
+
+
+def _verdict(report: Report) -> str:
+    target = f"{report.name} {report.record_type}"
+    wanted = ", ".join(report.expected or report.agreed) or "no address"
+    if report.propagated:
+        return f"propagated: {target} is {wanted} at every server that counts"
+    lagging = len(report.lagging)
+    return f"not propagated: {lagging} of {len(report.servers)} servers do not answer {wanted}"
+
+
+def render_progress(report: Report) -> str:
+    """Render one progress line of a wait: elapsed time, who still differs and why, next poll."""
+    from infra.dnscheck import describe_result
+
+    line = f"dns: {report.elapsed_s:.1f} s, round {report.rounds}: "
+    if report.lagging:
+        line += f"{len(report.lagging)} of {len(report.servers)} servers differ: "
+        line += "; ".join(describe_result(server) for server in report.lagging)
+    elif report.propagated:
+        line += "every server answers the expected addresses"
+    if report.next_poll_s is not None:
+        line += f"; next poll in {report.next_poll_s:.1f} s"
+    return line

@@ -415,10 +415,11 @@ def _digitalocean_checks(client, target: Target | None, deployed: Deployed, ns_l
     zones = _fetch(lambda: [domain.name for domain in client.domains()])
     results.append(_guarded("dns zone", lambda: check_zone(target, zones())))
     zone = _zone_of(target, zones)
-    results.append(_delegation(zone, ns_lookup))
-    results.append(
-        _guarded("existing records", lambda: _check_records(client, target, zone, deployed))
-    )
+    results.append(_delegation(zone or target.domain, ns_lookup))
+    if zone is not None:
+        results.append(
+            _guarded("existing records", lambda: _check_records(client, target, zone, deployed))
+        )
 
     listed = _fetch(lambda: [_load_balancer_dict(lb) for lb in load_balancers()])
     results.append(
@@ -491,13 +492,14 @@ def _check_node_size(client, target: Target, options: dict) -> CheckResult:
     return check_node_size(target.node_size, target.region, kubernetes_sizes, size_regions)
 
 
-def _zone_of(target: Target, zones: Callable[[], list[str]]) -> str:
+def _zone_of(target: Target, zones: Callable[[], list[str]]) -> str | None:
+    """Return the account's zone that holds the hostname, or None when none does (or unknown)."""
     from scripts.doclient import DigitalOceanError
 
     try:
-        return longest_zone(target.fqdn, zones()) or target.domain
+        return longest_zone(target.fqdn, zones())
     except DigitalOceanError:
-        return target.domain
+        return None
 
 
 def _delegation(zone: str, ns_lookup: NsLookup) -> CheckResult:

@@ -386,7 +386,9 @@ def test_only_bridge_reaches_redis(example):
     assert spec["podSelector"]["matchLabels"] == redis.inputs["spec"]["selector"]["matchLabels"]
     assert spec["policyTypes"] == ["Ingress"]
     peers = spec["ingress"][0]["from"]
-    assert peers == [{"podSelector": {"matchLabels": bridge.inputs["spec"]["selector"]["matchLabels"]}}]
+    assert peers == [
+        {"podSelector": {"matchLabels": bridge.inputs["spec"]["selector"]["matchLabels"]}}
+    ]
     assert spec["ingress"][0]["ports"] == [{"port": 6379, "protocol": "TCP"}]
 
 

@@ -1,4 +1,4 @@
-pytest_plugins = ["tests.pulumi_standin", "tests.dns_fixtures"]
+pytest_plugins = ["tests.pulumi_standin", "tests.dns_fixtures", "tests.fakes.fixtures"]
 
 import pytest  # noqa: E402
 

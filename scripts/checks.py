@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 
 
-class Status(str, enum.Enum):
+class Status(enum.StrEnum):
     """The outcome of one check. Only `fail` makes the command exit 1."""
 
     OK = "ok"

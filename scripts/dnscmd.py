@@ -2,7 +2,9 @@
 
 import typer
 
-app = typer.Typer(help="Check and wait for DNS propagation of the bridge's name.", no_args_is_help=True)
+app = typer.Typer(
+    help="Check and wait for DNS propagation of the bridge's name.", no_args_is_help=True
+)
 
 
 @app.command()

@@ -30,13 +30,18 @@ logger = logging.getLogger(__name__)
 _CONFLICT_STATUSES = frozenset({409, 422})
 
 
+_pause = time.sleep
+
+
 def connect(token: str, *, sleep: Callable[[float], None] | None = None) -> "DoSweepApi":
     """Return the teardown API on a new client for `token` (base URL from DIGITALOCEAN_END_POINT).
+
+    `sleep` waits between the client's retries; by default it is `time.sleep`.
 
     :raises TokenMissing: when the token is empty or has whitespace inside.
     :raises InvalidEndpoint: when DIGITALOCEAN_END_POINT is not an http(s) URL.
     """
-    client = DigitalOceanClient(token, sleep=sleep or time.sleep)
+    client = DigitalOceanClient(token, sleep=sleep or (lambda seconds: _pause(seconds)))
     return DoSweepApi(client)
 
 
@@ -150,13 +155,8 @@ class DoSweepApi:
     def _repositories(self, record: StackRecord) -> list[dict]:
         if not record.registry_name or not record.repository_names:
             return []
-        registry = quote(record.registry_name, safe="")
         try:
-            return self.client.list(
-                f"/v2/registries/{registry}/repositoriesV2",
-                "repositories",
-                step=f"list the repositories of registry {record.registry_name}",
-            )
+            return self.client.repositories(record.registry_name)
         except NotFound:
             logger.info("registry %s not found: no repositories to sweep", record.registry_name)
             return []

@@ -10,6 +10,7 @@ decisions between them.
 import dataclasses
 import logging
 import socket
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -30,6 +31,8 @@ from scripts.sweep import (
 from scripts.sweeprun import Outcome, RetryPolicy, Status, run_deletions
 
 logger = logging.getLogger(__name__)
+
+_pause = time.sleep
 
 _STACK_GONE_NOTE = "the stack does not exist, so there is nothing to destroy"
 
@@ -216,8 +219,12 @@ def execute(
     inventory = api.inventory(record, cluster_exists=cluster_exists)
     sweep_plan = plan_sweep(record, inventory)
 
-    extra = {} if sleep is None else {"sleep": sleep}
-    outcomes = run_deletions(sweep_plan.deletions, api.delete, policy=policy, **extra)
+    outcomes = run_deletions(
+        sweep_plan.deletions,
+        api.delete,
+        policy=policy,
+        sleep=sleep or (lambda seconds: _pause(seconds)),
+    )
 
     report = TeardownReport(
         stack=record.stack,

@@ -29,7 +29,9 @@ def render_text(report: TeardownReport) -> str:
     for outcome in report.outcomes:
         detail = outcome.entry.reason
         if outcome.status is Status.FAILED:
-            detail = f"after {outcome.attempts} attempt(s): {outcome.detail}"
+            detail = outcome.detail
+            if outcome.attempts > 1:
+                detail = f"{outcome.detail} (after {outcome.attempts} attempts)"
         elif outcome.status is Status.SKIPPED:
             detail = outcome.detail
         lines.append(_entry_line(outcome.status.value, outcome.entry, detail))

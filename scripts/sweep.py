@@ -1,9 +1,10 @@
 """Decide which DigitalOcean resources a torn-down stack owns, and why.
 
-This module makes no API calls. It takes what the stack recorded (its outputs and the
-cluster's associated resources, as DigitalOcean listed them before the destroy) and the
-account's current listings, and returns a plan: each resource to delete with the proof
-that the stack owns it, and each owned resource that must stay, with the reason.
+This module makes no API calls. Its input is what the stack recorded and the account's
+current listings. The record contains the stack's outputs and the cluster's associated
+resources, as DigitalOcean listed them before the destroy. The output is a plan: each
+resource to delete with the proof that the stack owns it, and each owned resource that
+must stay, with the reason.
 
 Ownership is proven only by one of these marks:
 
@@ -47,7 +48,7 @@ DELETION_ORDER = (
 
 
 class Action(enum.StrEnum):
-    """What the sweep does with an owned resource."""
+    """The sweep's decision for an owned resource."""
 
     DELETE = "delete"
     KEEP = "keep"
@@ -125,7 +126,7 @@ RECORDED_OUTPUTS = (
 
 @dataclass(frozen=True)
 class StackRecord:
-    """What the stack recorded about itself: the non-secret outputs the sweep uses."""
+    """The non-secret stack outputs that the sweep uses, and the cluster's associated resources."""
 
     stack: str
     cluster_id: str | None = None
@@ -278,10 +279,11 @@ def record_fqdn(record: Mapping, zone: str) -> str:
 def plan_sweep(record: StackRecord, inventory: Inventory) -> SweepPlan:
     """Plan the sweep: every resource the stack provably owns, to delete or to keep.
 
-    A resource with no ownership mark is left out of the plan entirely. Owned resources are
-    kept, with the reason, when deleting them would be unsafe: a volume still attached to a
-    droplet, a resource proven only by the cluster while the cluster still exists (DOKS
-    still manages it), a volume snapshot (a backup), or a tag that other resources carry.
+    A resource with no ownership mark is left out of the plan entirely. An owned resource is
+    kept, with the reason, when deleting it would be unsafe. That is a volume still attached
+    to a droplet, or a resource proven only by the cluster while the cluster still exists
+    (DOKS still manages it). Volume snapshots (backups) and tags that other resources carry
+    are kept too.
     """
     entries: list[PlanEntry] = []
     load_balancers = _plan_load_balancers(record, inventory)

@@ -26,7 +26,7 @@ logger = logging.getLogger(__name__)
 
 # The client already retries 429, 5xx and network failures with backoff. These statuses
 # are worth another round from the sweep runner: a resource still in use by one that is
-# being deleted (a certificate by its load balancer) answers with a conflict for a while.
+# being deleted (a certificate by its load balancer) returns a conflict for a while.
 _CONFLICT_STATUSES = frozenset({409, 422})
 
 
@@ -99,7 +99,7 @@ class DoSweepApi:
     def delete(self, entry: PlanEntry) -> None:
         """Delete one planned resource.
 
-        :raises AlreadyGone: when DigitalOcean answers 404.
+        :raises AlreadyGone: when DigitalOcean returns 404.
         :raises DeleteFailed: on any other failure, retryable for conflicts and for a tag
             that still shows resources.
         """

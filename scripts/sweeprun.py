@@ -16,7 +16,7 @@ logger = logging.getLogger(__name__)
 
 
 class AlreadyGone(Exception):
-    """The resource no longer exists (the API answered 404), so there is nothing to delete."""
+    """The resource no longer exists (the API returned 404), so there is nothing to delete."""
 
 
 class DeleteFailed(Exception):
@@ -28,7 +28,7 @@ class DeleteFailed(Exception):
 
 
 class Status(enum.StrEnum):
-    """The outcome of one planned deletion."""
+    """The status of one planned deletion."""
 
     DELETED = "deleted"
     ALREADY_GONE = "already gone"
@@ -38,7 +38,7 @@ class Status(enum.StrEnum):
 
 @dataclass(frozen=True)
 class Outcome:
-    """What happened to one planned deletion, after how many attempts, with the last error."""
+    """The outcome of one planned deletion: its status, the attempts made and the last error."""
 
     entry: PlanEntry
     status: Status

@@ -42,7 +42,7 @@ def teardown(
     records at the stack's hostname that point at its load balancer, and the certificate,
     registry repositories and tag the stack recorded. A resource is deleted only with a
     proof of ownership (a tag, a recorded id, or the exact name with the recorded address),
-    and each line says which. An attached volume is reported, never detached.
+    and each line names the proof. An attached volume is reported, never detached.
 
     Without --yes, teardown lists what it would do and asks for the stack's name (or, when
     input is not a terminal, stops there). Failed deletions are retried, the sweep goes on,

@@ -38,7 +38,7 @@ _STACK_GONE_NOTE = "the stack does not exist, so there is nothing to destroy"
 
 
 class ClusterUnreachable(ScimBridgeError, ConnectionError):
-    """The cluster exists but its Kubernetes API does not answer, so destroying is unsafe."""
+    """The cluster exists but its Kubernetes API does not respond, so destroying is unsafe."""
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,7 @@ class SweepApi(Protocol):
 
 @dataclass(frozen=True)
 class Preparation:
-    """What teardown knows before it changes anything.
+    """The state that teardown reads before it changes anything.
 
     `outputs` contains only the outputs the sweep uses (never a secret one): the stack's
     current outputs over those saved in the teardown record. `stack_error` is the reason
@@ -94,7 +94,7 @@ class Preparation:
 
 @dataclass(frozen=True)
 class DestroyStep:
-    """What happened to `pulumi destroy`: ran (with its exit code), or skipped and why."""
+    """The outcome of `pulumi destroy`: ran (with its exit code), or skipped and why."""
 
     ran: bool
     exit_code: int | None = None
@@ -133,7 +133,7 @@ class TeardownReport:
 def prepare(stack: str, api: SweepApi, *, probe_timeout: float = 5.0) -> Preparation:
     """Read the stack's outputs, the teardown record and the cluster's state. Change nothing.
 
-    :raises ClusterUnreachable: when the cluster exists but its API does not answer.
+    :raises ClusterUnreachable: when the cluster exists but its API does not respond.
     :raises PulumiNotInstalled: when the Pulumi CLI is missing.
     :raises RecordUnreadable: when a teardown record exists but cannot be read.
     """
@@ -170,7 +170,7 @@ def prepare(stack: str, api: SweepApi, *, probe_timeout: float = 5.0) -> Prepara
         outputs=outputs,
         cluster=cluster,
         stack_error=stack_error,
-        # The Pulumi CLI's words for a stack that does not exist.
+        # The Pulumi CLI's error for a stack that does not exist contains this text.
         stack_gone=stack_error is not None and "no stack named" in stack_error,
     )
 
@@ -267,8 +267,8 @@ def _require_reachable(record: StackRecord, cluster: ClusterState, timeout: floa
     """Raise ClusterUnreachable unless the cluster's API endpoint accepts a connection.
 
     Dropping objects from the state is allowed only for a deleted cluster. A cluster that
-    exists but does not answer would make `pulumi destroy` fail, or, with objects dropped,
-    leave them running untracked. So teardown stops before changing anything.
+    exists but does not respond would make `pulumi destroy` fail, or, with objects dropped,
+    leave them running untracked. So teardown stops before it changes anything.
     """
     problem = probe_endpoint(cluster.endpoint, timeout) if cluster.endpoint else "no endpoint"
     if problem is None:
@@ -276,7 +276,7 @@ def _require_reachable(record: StackRecord, cluster: ClusterState, timeout: floa
     raise ClusterUnreachable(
         f"teardown: cluster {record.cluster_name or ''} ({record.cluster_id}) still exists "
         f"(state {cluster.state or 'unknown'}), but its Kubernetes API "
-        f"{cluster.endpoint or ''} does not answer: {problem}. Nothing was deleted. Wait "
+        f"{cluster.endpoint or ''} does not respond: {problem}. Nothing was deleted. Wait "
         "until the cluster is running, or delete it in DigitalOcean first; teardown then "
         "drops its objects from the state."
     )

@@ -1,4 +1,4 @@
-"""The teardown record: what a stack owned, saved before the destroy so a later run knows it.
+"""The teardown record: what a stack owned, saved before the destroy for later runs.
 
 After `pulumi destroy` the stack's outputs are empty, and after the cluster is deleted
 DigitalOcean no longer lists its associated resources. A teardown that fails halfway would

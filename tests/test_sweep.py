@@ -214,7 +214,7 @@ def test_volume_of_other_cluster_is_not_planned():
     assert plan_sweep(make_record(), inventory).entries == ()
 
 
-def test_records_at_hostname_pointing_at_owned_address_are_deleted():
+def test_records_at_hostname_by_address():
     inventory = Inventory(
         load_balancers=[balancer("lb-k8s", "a1", "198.51.100.20", tags=[f"k8s:{CLUSTER_ID}"])],
         zone="example.com",

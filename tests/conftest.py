@@ -1,1 +1,1 @@
-pytest_plugins = ["tests.pulumi_standin"]
+pytest_plugins = ["tests.pulumi_standin", "tests.fakes.fixtures"]

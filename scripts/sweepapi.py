@@ -121,12 +121,7 @@ class DoSweepApi:
         if entry.kind is Kind.VOLUME:
             return client.delete_volume(entry.id)
         if entry.kind is Kind.REPOSITORY:
-            registry = quote(str(entry.parent), safe="")
-            repository = quote(entry.id, safe="")
-            return client.delete(
-                f"/v2/registries/{registry}/repositories/{repository}",
-                step=f"delete repository {entry.parent}/{entry.id}",
-            )
+            return client.delete_repository(str(entry.parent), entry.id)
         if entry.kind is Kind.TAG:
             return self._delete_tag(entry.id)
         raise DeleteFailed(f"teardown: cannot delete a {entry.kind.value}", retryable=False)
@@ -166,7 +161,7 @@ class DoSweepApi:
 
     def _tag_count(self, tag: str) -> int | None:
         try:
-            body = self.client.get(f"/v2/tags/{quote(tag, safe='')}", step=f"read tag {tag}")
+            body = self.client.get(f"/v2/tags/{quote(tag, safe=':')}", step=f"read tag {tag}")
         except NotFound:
             return None
         resources = (body.get("tag") or {}).get("resources") or {}

@@ -41,8 +41,8 @@ def teardown(
     The sweep deletes load balancers and volumes that DOKS tagged with the cluster's id,
     records at the stack's hostname that point at its load balancer, and the certificate,
     registry repositories and tag the stack recorded. A resource is deleted only with a
-    proof of ownership (a tag, a recorded id, or the exact name with the recorded address),
-    and each line names the proof. An attached volume is reported, never detached.
+    proof of ownership (a tag, a recorded id, or the exact name with the recorded address
+    or DNS name), and each line names the proof. An attached volume is reported, never detached.
 
     Without --yes, teardown lists what it would do and asks for the stack's name (or, when
     input is not a terminal, stops there). Failed deletions are retried, the sweep goes on,

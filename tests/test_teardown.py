@@ -334,6 +334,9 @@ def test_injected_500_then_second_run_completes(account, pulumi):
     assert "HTTP 500" in first.stdout
     assert "run `scim-bridge teardown --stack prod` again" in first.stderr
     assert load_record(STACK) is not None
+    saved = record_path(STACK).read_text()
+    assert KUBECONFIG_SECRET not in saved
+    assert fake.token not in saved
 
     second = invoke("--yes")
 
@@ -550,3 +553,14 @@ def test_bad_stack_name_exit_2(account, pulumi):
     assert result.exit_code == 2
     assert "--stack" in result.stderr
     assert account.fake.requests == []
+
+
+def test_rejected_token_stops_before_anything(account, pulumi):
+    result = invoke("--token", "dop_v1_" + "f" * 64)
+
+    assert result.exit_code == 1
+    assert "HTTP 401" in result.stderr
+    assert "check the DigitalOcean token" in result.stderr
+    assert account.fake.paths("DELETE") == []
+    assert destroy_calls(pulumi) == []
+    assert "f" * 64 not in result.stderr

@@ -120,8 +120,12 @@ RECORDED_OUTPUTS = (
     "certificateName",
     "registryName",
     "repositoryName",
+    "image",
     "stackTag",
 )
+
+# The host of DigitalOcean Container Registry image references.
+REGISTRY_HOST = "registry.digitalocean.com"
 
 
 @dataclass(frozen=True)
@@ -152,18 +156,25 @@ class StackRecord:
     ) -> "StackRecord":
         """Build from stack outputs. Missing, empty and non-string outputs count as unknown.
 
-        `repositoryName` may be one name or a list of names. Other outputs are ignored.
+        `repositoryName` may be one name or a list of names. Without `registryName`, an
+        `image` output in DigitalOcean's registry (`registry.digitalocean.com/REGISTRY/REPO`
+        with a tag or digest) names the registry and repository. Other outputs are ignored.
         """
 
         def text(key: str) -> str | None:
             value = outputs.get(key)
             return value.strip() if isinstance(value, str) and value.strip() else None
 
+        registry = text("registryName")
         repositories = outputs.get("repositoryName")
         if isinstance(repositories, str):
             repositories = [repositories]
         if not isinstance(repositories, list):
             repositories = []
+        if registry is None:
+            image_registry, image_repository = parse_registry_image(text("image") or "")
+            if image_registry is not None:
+                registry, repositories = image_registry, [image_repository]
 
         hostname = text("hostname")
         domain = text("domain")
@@ -178,7 +189,7 @@ class StackRecord:
             load_balancer_name=text("loadBalancerName"),
             certificate_id=text("certificateId"),
             certificate_name=text("certificateName"),
-            registry_name=text("registryName"),
+            registry_name=registry,
             repository_names=tuple(
                 name.strip() for name in repositories if isinstance(name, str) and name.strip()
             ),
@@ -247,6 +258,26 @@ class SweepPlan:
     @property
     def pending(self) -> tuple[PlanEntry, ...]:
         return tuple(entry for entry in self.entries if entry.pending)
+
+
+def parse_registry_image(image: str) -> tuple[str | None, str | None]:
+    """Return the registry and repository of an image in DigitalOcean's registry, else Nones.
+
+    `registry.digitalocean.com/acme/scim-bridge@sha256:...` gives `("acme", "scim-bridge")`.
+    A repository name may contain `/`.
+    """
+    prefix = REGISTRY_HOST + "/"
+    if not image.startswith(prefix):
+        return None, None
+
+    path = image[len(prefix) :].split("@", 1)[0]
+    registry, _, repository = path.partition("/")
+    # A `:` after the last `/` starts the tag.
+    head, slash, last = repository.rpartition("/")
+    repository = head + slash + last.split(":", 1)[0]
+    if not registry or not repository:
+        return None, None
+    return registry, repository
 
 
 def normalize_name(name: str) -> str:
@@ -496,7 +527,7 @@ def _plan_repositories(record: StackRecord, inventory: Inventory) -> list[PlanEn
             continue
         reason = (
             f"registry {record.registry_name} and repository {name} recorded in the stack "
-            "outputs registryName and repositoryName"
+            "outputs (registryName and repositoryName, or image)"
         )
         entries.append(
             PlanEntry(

@@ -9,6 +9,7 @@ from scripts.sweep import (
     Kind,
     ResourceRef,
     StackRecord,
+    parse_registry_image,
     plan_sweep,
     record_fqdn,
     zone_for,
@@ -79,6 +80,44 @@ def test_from_outputs_accepts_one_repository_name():
     record = StackRecord.from_outputs("prod", {"repositoryName": "scim-bridge"})
 
     assert record.repository_names == ("scim-bridge",)
+
+
+@pytest.mark.parametrize(
+    ("image", "expected"),
+    [
+        ("registry.digitalocean.com/acme/scim-bridge@sha256:" + "a" * 64, ("acme", "scim-bridge")),
+        ("registry.digitalocean.com/acme/scim-bridge:v2.9.1", ("acme", "scim-bridge")),
+        ("registry.digitalocean.com/acme/team/bridge:v1@sha256:ab", ("acme", "team/bridge")),
+        ("registry.digitalocean.com/acme", (None, None)),
+        ("1password/scim:v2.9.1@sha256:" + "a" * 64, (None, None)),
+        ("docker.io/registry.digitalocean.com/acme/x", (None, None)),
+    ],
+)
+def test_parse_registry_image(image, expected):
+    assert parse_registry_image(image) == expected
+
+
+def test_from_outputs_reads_registry_from_image():
+    record = StackRecord.from_outputs(
+        "prod", {"image": "registry.digitalocean.com/scim-bridge-example-com/scim-bridge@sha256:ab"}
+    )
+
+    assert record.registry_name == "scim-bridge-example-com"
+    assert record.repository_names == ("scim-bridge",)
+
+
+def test_from_outputs_prefers_registry_outputs_over_image():
+    record = StackRecord.from_outputs(
+        "prod",
+        {
+            "registryName": "acme",
+            "repositoryName": "bridge",
+            "image": "registry.digitalocean.com/other/scim-bridge:v1",
+        },
+    )
+
+    assert record.registry_name == "acme"
+    assert record.repository_names == ("bridge",)
 
 
 @pytest.mark.parametrize(

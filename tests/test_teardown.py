@@ -22,7 +22,8 @@ runner = CliRunner()
 STACK = "prod"
 CLUSTER_ID = "0f5e7c1a-6d0b-4c55-9d7e-5a3b2c1d0e9f"
 OTHER_CLUSTER_ID = "9e8d7c6b-5a4f-4e3d-8c2b-1a0f9e8d7c6b"
-STACK_TAG = "scim-bridge-prod"
+# The program tags what it creates with `scim-bridge` (every stack) and this (one stack).
+STACK_TAG = "scim-bridge-stack:scim-bridge-prod"
 LB_IP = "198.51.100.7"
 SERVICE_LB_IP = "198.51.100.20"
 KUBECONFIG_SECRET = "kubeconfig-token-must-not-leak"
@@ -42,8 +43,7 @@ def stack_outputs(**overrides):
         "tlsMode": "loadbalancer",
         "certificateId": "c3e7a1f0-0000-4000-8000-0000000000c1",
         "certificateName": "scim-prod-cert",
-        "registryName": "acme",
-        "repositoryName": "scim-bridge",
+        "image": "registry.digitalocean.com/acme/scim-bridge@sha256:" + "5e" * 32,
         "stackTag": STACK_TAG,
     }
     outputs.update(overrides)
@@ -133,7 +133,13 @@ def build_account(fake) -> Account:
         ("prod", "203.0.113.83"),
     ]:
         account.decoy("load_balancers", fake.add_load_balancer(name, ip=ip)["id"])
-    for tag in ("scim-bridge-prod-2", "scim-bridge-staging", "scim-bridge", "k8s:0f5e7c1a"):
+    for tag in (
+        "scim-bridge-stack:scim-bridge-prod-2",
+        "scim-bridge-stack:scim-bridge-staging",
+        "scim-bridge-prod",
+        "scim-bridge",
+        "k8s:0f5e7c1a",
+    ):
         label = tag.replace(":", "-")
         balancer = fake.add_load_balancer(f"lb-{label}", ip="203.0.113.90", tags=[tag])
         account.decoy("load_balancers", balancer["id"])

@@ -176,8 +176,15 @@ def prepare(stack: str, api: SweepApi, *, probe_timeout: float = 5.0) -> Prepara
 
 
 def plan(preparation: Preparation, api: SweepApi) -> SweepPlan:
-    """List the account's resources and plan the sweep for the prepared stack."""
+    """List the account's resources and plan the sweep as it would run after the destroy.
+
+    The stack's cluster is a resource of the stack, so the plan assumes that `pulumi
+    destroy` deletes it, unless the stack is gone and no destroy runs. When the destroy
+    fails, the real sweep keeps what only the cluster proves, and says so.
+    """
     cluster_exists = preparation.cluster is not None and preparation.cluster.exists
+    if not preparation.stack_gone:
+        cluster_exists = False
     inventory = api.inventory(preparation.record, cluster_exists=cluster_exists)
     return plan_sweep(preparation.record, inventory)
 

@@ -113,6 +113,11 @@ def _cluster_lines(report: TeardownReport) -> list[str]:
             f"cluster {record.cluster_id} is already deleted: pulumi destroy drops its "
             "Kubernetes objects from the state"
         )
+    elif preparation.cluster is not None and report.dry_run and not preparation.stack_gone:
+        lines.append(
+            f"cluster {record.cluster_id} exists: the plan assumes pulumi destroy deletes it, "
+            "and keeps what only the cluster proves if it does not"
+        )
     return lines
 
 

@@ -520,6 +520,24 @@ def test_live_cluster_destroy_keeps_provider_state(account, pulumi, listening_en
     assert service_lb["id"] in fake.state.load_balancers
 
 
+def test_dry_run_with_live_cluster_plans_after_destroy(account, pulumi, listening_endpoint):
+    fake = account.fake
+    add_stack_cluster(fake, listening_endpoint)
+
+    result = invoke("--dry-run", "--json")
+
+    assert result.exit_code == 0, result.output
+    planned = {
+        (COLLECTION_OF_KIND[item["kind"]], item["id"])
+        for item in json.loads(result.stdout)["resources"]
+        if item["action"] == "delete"
+    }
+    # The cluster still carries its tag, so only that tag stays out of the plan.
+    assert planned == account.owned - {("tags", f"k8s:{CLUSTER_ID}")}
+    assert json.loads(result.stdout)["destroy"]["delete_unreachable"] is False
+    assert fake.paths("DELETE") == []
+
+
 def test_associated_resources_recorded_before_destroy(account, pulumi, listening_endpoint):
     """A volume known only from the cluster's associated resources is swept after the
     cluster is gone, because teardown recorded the list before destroying."""

@@ -193,10 +193,22 @@ def build_account(fake) -> Account:
 
 @pytest.fixture(autouse=True)
 def isolated_state(tmp_path, monkeypatch):
-    """Keep teardown records in the test's directory, and make every wait instant."""
+    """Keep teardown records in the test's directory, and make every wait instant.
+
+    The cluster probe may connect only to loopback: the fake gives clusters a public
+    endpoint name, which a test must replace before teardown probes it.
+    """
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
     monkeypatch.setattr(sweepapi, "_pause", lambda seconds: None)
     monkeypatch.setattr(teardownflow, "_pause", lambda seconds: None)
+
+    connect = socket.create_connection
+
+    def connect_to_loopback_only(address, *args, **kwargs):
+        assert address[0].startswith("127."), f"probe of {address[0]} outside loopback"
+        return connect(address, *args, **kwargs)
+
+    monkeypatch.setattr(teardownflow.socket, "create_connection", connect_to_loopback_only)
 
 
 @pytest.fixture
@@ -588,3 +600,13 @@ def test_rejected_token_stops_before_anything(account, pulumi):
     assert account.fake.paths("DELETE") == []
     assert destroy_calls(pulumi) == []
     assert "f" * 64 not in result.stderr
+
+
+def test_missing_pulumi_stops_before_anything(account, monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+
+    result = invoke("--yes")
+
+    assert result.exit_code == 1
+    assert "install the Pulumi CLI" in result.stderr
+    assert account.fake.paths("DELETE") == []

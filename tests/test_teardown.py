@@ -345,6 +345,8 @@ def test_injected_500_then_second_run_completes(account, pulumi):
     deleted = {(collection, str(item)) for collection, item in fake.deletions}
     assert ("volumes", failing) not in deleted
     assert f"k8s:{CLUSTER_ID}" in fake.state.tags
+    # Tags wait for a run in which nothing failed.
+    assert STACK_TAG in fake.state.tags
     others = account.owned - {("volumes", failing), ("tags", f"k8s:{CLUSTER_ID}")}
     others -= {("tags", STACK_TAG), ("repositories", "scim-bridge")}
     assert others <= deleted

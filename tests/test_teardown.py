@@ -612,3 +612,16 @@ def test_missing_pulumi_stops_before_anything(account, monkeypatch, tmp_path):
     assert result.exit_code == 1
     assert "install the Pulumi CLI" in result.stderr
     assert account.fake.paths("DELETE") == []
+
+
+def test_conflict_on_delete_is_retried(account, pulumi):
+    fake = account.fake
+    certificate = next(iter(fake.state.certificates))
+    # A certificate still in use by a load balancer being deleted returns a conflict.
+    fake.inject("DELETE", f"/v2/certificates/{certificate}", status=409, times=2)
+
+    result = invoke("--yes")
+
+    assert result.exit_code == 0, result.output
+    assert fake.paths("DELETE").count(f"/v2/certificates/{certificate}") == 3
+    assert certificate not in fake.state.certificates

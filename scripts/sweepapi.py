@@ -30,6 +30,7 @@ logger = logging.getLogger(__name__)
 _CONFLICT_STATUSES = frozenset({409, 422})
 
 
+# Waits between retries. Tests replace it so that they never sleep.
 _pause = time.sleep
 
 

@@ -44,9 +44,9 @@ def teardown(
     proof of ownership (a tag, a recorded id, or the exact name with the recorded address
     or DNS name), and each line names the proof. An attached volume is reported, never detached.
 
-    Without --yes, teardown lists what it would do and asks for the stack's name (or, when
-    input is not a terminal, stops there). Failed deletions are retried, the sweep goes on,
-    and the exit code is 1; running teardown again finishes the job.
+    Without --yes, teardown lists what it would do and prompts for the stack's name. When
+    stdin is not a terminal, it stops after the list. Failed deletions are retried and the
+    sweep goes on, but the exit code is 1. Running teardown again finishes the job.
     """
     validate_stack_name(stack)
     if dry_run and yes:

@@ -32,6 +32,7 @@ from scripts.sweeprun import Outcome, RetryPolicy, Status, run_deletions
 
 logger = logging.getLogger(__name__)
 
+# Waits between retries. Tests replace it so that they never sleep.
 _pause = time.sleep
 
 _STACK_GONE_NOTE = "the stack does not exist, so there is nothing to destroy"
@@ -76,8 +77,8 @@ class Preparation:
 
     `outputs` contains only the outputs the sweep uses (never a secret one): the stack's
     current outputs over those saved in the teardown record. `stack_error` is the reason
-    the stack could not be read, and `stack_gone` tells whether that reason is that the
-    stack does not exist.
+    the stack could not be read. `stack_gone` is true when that reason is that the stack
+    does not exist.
     """
 
     record: StackRecord
@@ -180,7 +181,7 @@ def plan(preparation: Preparation, api: SweepApi) -> SweepPlan:
 
     The stack's cluster is a resource of the stack, so the plan assumes that `pulumi
     destroy` deletes it, unless the stack is gone and no destroy runs. When the destroy
-    fails, the real sweep keeps what only the cluster proves, and says so.
+    fails, the real sweep keeps what only the cluster proves, and reports it.
     """
     cluster_exists = preparation.cluster is not None and preparation.cluster.exists
     if not preparation.stack_gone:

@@ -401,10 +401,17 @@ class FakeDigitalOcean:
         ip: str,
         lb_id: str | None = None,
         tag: str = "",
+        tags=(),
         region: str = "nyc1",
         droplet_ids=(),
         status: str = "active",
     ) -> dict:
+        """Add a load balancer. `tag` selects its target Droplets and `tags` are its own tags.
+
+        DigitalOcean's OpenAPI description lists no `tags` on load balancers, but the API
+        returns them, and DOKS tags the load balancers it creates with `k8s:<cluster id>`
+        (the cloud controller manager sets them on create).
+        """
         lb_id = lb_id or str(uuid.uuid4())
         load_balancer = {
             "id": lb_id,
@@ -447,10 +454,12 @@ class FakeDigitalOcean:
             },
             "droplet_ids": list(droplet_ids),
             "tag": tag,
+            "tags": list(tags),
         }
         self.state.load_balancers[lb_id] = load_balancer
-        if tag:
-            self._ensure_tag(tag)
+        for name_of_tag in (tag, *tags):
+            if name_of_tag:
+                self._ensure_tag(name_of_tag)
         return load_balancer
 
     def add_certificate(

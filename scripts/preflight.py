@@ -8,6 +8,7 @@ this module fetches the data. Nothing is created, changed or deleted.
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import dataclasses
 import json
@@ -262,7 +263,15 @@ def _load_settings(config: dict[str, str], secret_keys: list[str], stack: str):
         return load_settings(pulumi.Config(NAMESPACE), stack=stack)
 
     # The Pulumi runtime keeps its config in context variables: a copy keeps this run apart.
-    return contextvars.copy_context().run(load)
+    # Secret settings become Outputs, whose futures need a current event loop; another
+    # command run in this process (a simulated plan) may have cleared it.
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        return contextvars.copy_context().run(load)
+    finally:
+        asyncio.set_event_loop(None)
+        loop.close()
 
 
 def _read_stack_input(config: Path | None, stack: str | None) -> StackInput:

@@ -92,6 +92,11 @@ class Preparation:
         """True when the recorded cluster is gone, so its Kubernetes objects cannot be reached."""
         return self.cluster is not None and not self.cluster.exists
 
+    @property
+    def run_program(self) -> bool:
+        """True when the cluster exists, so the program can fetch fresh credentials for it."""
+        return self.cluster is not None and self.cluster.exists
+
 
 @dataclass(frozen=True)
 class DestroyStep:
@@ -100,6 +105,7 @@ class DestroyStep:
     ran: bool
     exit_code: int | None = None
     delete_unreachable: bool = False
+    run_program: bool = False
     note: str = ""
 
     @property
@@ -251,7 +257,11 @@ def execute(
 def _destroy_step_preview(preparation: Preparation) -> DestroyStep:
     if preparation.stack_gone:
         return DestroyStep(ran=False, note=_STACK_GONE_NOTE)
-    return DestroyStep(ran=False, delete_unreachable=preparation.delete_unreachable)
+    return DestroyStep(
+        ran=False,
+        delete_unreachable=preparation.delete_unreachable,
+        run_program=preparation.run_program,
+    )
 
 
 def _run_destroy(preparation: Preparation, echo: Callable[[str], None]) -> DestroyStep:
@@ -260,13 +270,17 @@ def _run_destroy(preparation: Preparation, echo: Callable[[str], None]) -> Destr
         return DestroyStep(ran=False, note=_STACK_GONE_NOTE)
 
     result = destroy.run_destroy(
-        stack, delete_unreachable=preparation.delete_unreachable, echo=echo
+        stack,
+        delete_unreachable=preparation.delete_unreachable,
+        run_program=preparation.run_program,
+        echo=echo,
     )
-    note = "" if result.ok else f"pulumi destroy failed with exit code {result.exit_code}"
+    note = "" if result.ok else f"{result.failed_step} failed with exit code {result.exit_code}"
     return DestroyStep(
         ran=True,
         exit_code=result.exit_code,
         delete_unreachable=result.delete_unreachable,
+        run_program=result.run_program,
         note=note,
     )
 

@@ -6,7 +6,7 @@ resource ids, names, addresses and API error messages.
 
 import json
 
-from scripts.destroy import destroy_arguments
+from scripts.destroy import destroy_commands
 from scripts.sweep import Action, PlanEntry
 from scripts.sweeprun import Outcome, Status
 from scripts.teardownflow import TeardownReport
@@ -16,7 +16,7 @@ def render_text(report: TeardownReport) -> str:
     """Render the report as lines: what ran, each resource with its status and reason, a summary."""
     lines = [_heading(report)]
     lines += _cluster_lines(report)
-    lines.append(_destroy_line(report))
+    lines += _destroy_lines(report)
 
     if report.dry_run:
         for entry in report.plan.entries:
@@ -56,7 +56,7 @@ def render_json(report: TeardownReport) -> str:
             "exists": None if cluster is None else cluster.exists,
         },
         "destroy": {
-            "command": ["pulumi", *destroy_arguments(report.stack)],
+            "commands": [["pulumi", *arguments] for arguments in _commands(report)],
             "ran": report.destroy.ran,
             "exit_code": report.destroy.exit_code,
             "delete_unreachable": report.destroy.delete_unreachable,
@@ -121,16 +121,20 @@ def _cluster_lines(report: TeardownReport) -> list[str]:
     return lines
 
 
-def _destroy_line(report: TeardownReport) -> str:
+def _destroy_lines(report: TeardownReport) -> list[str]:
     step = report.destroy
-    command = " ".join(["pulumi", *destroy_arguments(report.stack)])
+    commands = [" ".join(["pulumi", *arguments]) for arguments in _commands(report)]
     if step.note and not step.ran:
-        return f"{'skipped':<14}{command}: {step.note}"
+        return [f"{'skipped':<14}{command}: {step.note}" for command in commands]
     if report.dry_run:
-        return f"{'would run':<14}{command}"
+        return [f"{'would run':<14}{command}" for command in commands]
     if step.ok:
-        return f"{'ran':<14}{command}"
-    return f"{'failed':<14}{command}: {step.note}"
+        return [f"{'ran':<14}{command}" for command in commands]
+    return [f"{'failed':<14}{' && '.join(commands)}: {step.note}"]
+
+
+def _commands(report: TeardownReport) -> list[list[str]]:
+    return destroy_commands(report.stack, run_program=report.destroy.run_program)
 
 
 def _entry_line(verb: str, entry: PlanEntry, detail: str) -> str:

@@ -220,6 +220,7 @@ def account(digitalocean_env):
 def pulumi(pulumi_standin):
     """The stand-in `pulumi`, returning the stack's outputs and a successful destroy."""
     pulumi_standin.respond(["stack", "output"], stdout=json.dumps(stack_outputs()))
+    pulumi_standin.respond(["state", "unprotect"])
     pulumi_standin.respond(["destroy"], stdout="Destroying (prod):\nResources:\n    - 14 deleted\n")
     return pulumi_standin
 
@@ -372,6 +373,7 @@ def test_second_run_after_destroy_uses_the_record(account, pulumi_standin):
     """After a destroy the stack's outputs are empty: the record still names what to sweep."""
     fake = account.fake
     pulumi_standin.respond(["stack", "output"], stdout=json.dumps(stack_outputs()))
+    pulumi_standin.respond(["state", "unprotect"])
     pulumi_standin.respond(["destroy"])
     failing = next(iter(fake.state.certificates))
     fake.inject("DELETE", f"/v2/certificates/{failing}", status=500, times=5)
@@ -380,6 +382,7 @@ def test_second_run_after_destroy_uses_the_record(account, pulumi_standin):
     # The destroy emptied the outputs.
     (pulumi_standin.directory / "answers.json").write_text("[]")
     pulumi_standin.respond(["stack", "output"], stdout="{}")
+    pulumi_standin.respond(["state", "unprotect"])
     pulumi_standin.respond(["destroy"])
     second = invoke("--yes")
 
@@ -416,6 +419,7 @@ def test_attached_volume_is_reported_not_detached(account, pulumi):
 
 def test_stack_gone_sweeps_from_record_without_destroy(account, pulumi_standin):
     pulumi_standin.respond(["stack", "output"], stdout=json.dumps(stack_outputs()))
+    pulumi_standin.respond(["state", "unprotect"])
     pulumi_standin.respond(["destroy"], stderr="error: update failed\n", exit_code=255)
     fake = account.fake
     keep_one = next(iter(fake.state.certificates))

@@ -24,6 +24,8 @@ NAMESPACE = "scim-bridge"
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 BRIDGE_DOCKERFILE = PROJECT_DIR / "bridge_image" / "Dockerfile"
+# The digest bridge_image/Dockerfile carries until `pin_digest.py` writes the real one.
+PLACEHOLDER_DIGEST = "@sha256:" + "0" * 64
 
 # Defaults of the plain keys. Pulumi.yaml declares the same values, and a test compares them.
 DEFAULTS: dict[str, object] = {
@@ -180,6 +182,11 @@ class Settings:
         return ["scim-bridge", self.stack_tag, *self.tags]
 
 
+def has_placeholder_digest(image: str) -> bool:
+    """Return whether `image` is pinned by the all-zero digest that stands in for a real one."""
+    return image.endswith(PLACEHOLDER_DIGEST)
+
+
 def default_bridge_image(dockerfile: Path = BRIDGE_DOCKERFILE) -> str:
     """Return the image reference on the FROM line of bridge_image/Dockerfile.
 
@@ -270,7 +277,7 @@ def load_settings(config: pulumi.Config | None = None, *, stack: str | None = No
 
     reader.raise_problems()
 
-    if bridge_image.endswith("@sha256:" + "0" * 64):
+    if has_placeholder_digest(bridge_image):
         pulumi.log.warn(
             f"settings: bridgeImage {bridge_image} has an all-zero placeholder digest, so the "
             "image pull will fail; run `python bridge_image/pin_digest.py TAG` or set "

@@ -29,6 +29,7 @@ from scripts.preflightchecks import (
     Target,
     check_account,
     check_bearer_token,
+    check_bridge_image,
     check_certificate_name,
     check_cluster_name,
     check_delegation,
@@ -187,7 +188,10 @@ def run_checks(
     :param scimsession: the raw scimsession (None when not given) and the name of its source.
     """
     settings_result, target = settings_check(stack_input)
-    results = [settings_result, (pulumi_probe or pulumi_cli_check)()]
+    results = [settings_result]
+    if target is not None:
+        results.append(check_bridge_image(target.bridge_image))
+    results.append((pulumi_probe or pulumi_cli_check)())
 
     if client is None:
         results.append(
@@ -247,6 +251,7 @@ def settings_check(stack_input: StackInput) -> tuple[CheckResult, Target | None]
         resource_name=settings.resource_name,
         node_tag=settings.node_tag,
         stack_tag=settings.all_tags[1],
+        bridge_image=settings.bridge_image,
     )
     detail = f"valid in {stack_input.source} ({target.fqdn} in {target.region})"
     return CheckResult("settings", Status.OK, detail), target

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from infra.scimsession import SESSION_FIELDS, InvalidScimSession, ScimSession, parse_scimsession
+from infra.settings import has_placeholder_digest
 from scripts.checks import CheckResult, Status
 
 DIGITALOCEAN_NAMESERVERS = ("ns1.digitalocean.com", "ns2.digitalocean.com", "ns3.digitalocean.com")
@@ -43,6 +44,7 @@ class Target:
     resource_name: str
     node_tag: str
     stack_tag: str
+    bridge_image: str = ""
 
     @property
     def fqdn(self) -> str:
@@ -72,6 +74,22 @@ def _listed(values: Iterable[str]) -> str:
         return "none"
     shown = ", ".join(values[:MAX_LISTED])
     return shown + (", ..." if len(values) > MAX_LISTED else "")
+
+
+# The image.
+
+
+def check_bridge_image(image: str) -> CheckResult:
+    """Fail when the bridge image is pinned by the placeholder digest, which no registry serves."""
+    if has_placeholder_digest(image):
+        return CheckResult(
+            "bridge image",
+            Status.FAIL,
+            f"{image} has an all-zero placeholder digest, so the cluster cannot pull it",
+            "run `python bridge_image/pin_digest.py TAG`, or set scim-bridge:bridgeImage to a "
+            "reference pinned by its real digest",
+        )
+    return CheckResult("bridge image", Status.OK, image)
 
 
 # The account.

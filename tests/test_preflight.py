@@ -30,6 +30,9 @@ SESSION = {
 DIGITALOCEAN_NS = ["ns1.digitalocean.com", "ns2.digitalocean.com", "ns3.digitalocean.com"]
 
 
+PINNED_IMAGE = "1password/scim:v2.9.13@sha256:" + "ab" * 32
+
+
 def write_config(directory, stack="prod", **overrides):
     """Write Pulumi.<stack>.yaml with a valid configuration, keys overridden or removed (None)."""
     config = {
@@ -37,6 +40,7 @@ def write_config(directory, stack="prod", **overrides):
         "scim-bridge:hostname": "scim",
         "scim-bridge:region": "nyc1",
         "scim-bridge:scimsession": json.dumps(SESSION),
+        "scim-bridge:bridgeImage": PINNED_IMAGE,
     }
     for key, value in overrides.items():
         if value is None:
@@ -154,6 +158,7 @@ def test_ready_account_passes_every_check(ready, sleeps, tmp_path):
     assert [r.name for r in results if r.status is not Status.OK] == []
     assert [r.name for r in results] == [
         "settings",
+        "bridge image",
         "pulumi cli",
         "digitalocean token",
         "account",
@@ -412,7 +417,7 @@ def test_cli_prints_one_line_per_check(cli_env, ns_responder, tmp_path):
 
     lines = result.stdout.splitlines()
     assert result.exit_code == 0, result.output
-    assert len(lines) == 16
+    assert len(lines) == 17
     assert lines[0].startswith("ok    settings")
     assert any(line.startswith("ok    pulumi cli") and "v3.200.0" in line for line in lines)
     assert any(
@@ -455,6 +460,7 @@ def test_cli_reads_stack_through_pulumi(cli_env, pulumi_standin, ns_responder):
     config = {
         "scim-bridge:domain": {"value": "example.com", "secret": False},
         "scim-bridge:region": {"value": "nyc1", "secret": False},
+        "scim-bridge:bridgeImage": {"value": PINNED_IMAGE, "secret": False},
         "scim-bridge:scimsession": {"value": json.dumps(SESSION), "secret": True},
     }
     pulumi_standin.respond(["config"], stdout=json.dumps(config))
@@ -544,3 +550,12 @@ def test_cli_unregistered_zone_is_not_delegated(cli_env, tmp_path):
         responder.stop()
 
     assert "example.com is not delegated" in result.stdout
+
+
+def test_placeholder_digest_fails(ready, sleeps, tmp_path):
+    results = run(ready, sleeps, write_config(tmp_path, bridgeImage=None))
+
+    image = by_name(results)["bridge image"]
+    assert image.status is Status.FAIL
+    assert "placeholder digest" in image.detail
+    assert "pin_digest.py" in image.fix

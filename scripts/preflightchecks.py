@@ -14,7 +14,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from infra.scimsession import SESSION_FIELDS, InvalidScimSession, ScimSession, parse_scimsession
-from infra.settings import has_placeholder_digest
 from scripts.checks import CheckResult, Status
 
 DIGITALOCEAN_NAMESERVERS = ("ns1.digitalocean.com", "ns2.digitalocean.com", "ns3.digitalocean.com")
@@ -81,6 +80,9 @@ def _listed(values: Iterable[str]) -> str:
 
 def check_bridge_image(image: str) -> CheckResult:
     """Fail when the bridge image is pinned by the placeholder digest, which no registry serves."""
+    # Imported here: infra.settings imports the Pulumi SDK, which `scim-bridge --help` avoids.
+    from infra.settings import has_placeholder_digest
+
     if has_placeholder_digest(image):
         return CheckResult(
             "bridge image",

@@ -17,6 +17,7 @@ from pathlib import Path
 import idna
 import pulumi
 
+from infra import naming
 from infra.errors import InvalidInput
 from infra.scimsession import InvalidScimSession, parse_scimsession
 
@@ -163,8 +164,7 @@ class Settings:
     @property
     def resource_name(self) -> str:
         """The prefix of every DigitalOcean resource name: `scim-bridge-<stack>`, sanitized."""
-        cleaned = re.sub(r"[^a-z0-9-]+", "-", self.stack.lower()).strip("-") or "stack"
-        return f"scim-bridge-{cleaned}"[:48].rstrip("-")
+        return naming.resource_name(self.stack)
 
     @property
     def node_tag(self) -> str:
@@ -174,7 +174,7 @@ class Settings:
     @property
     def stack_tag(self) -> str:
         """The tag that marks a DigitalOcean resource as this stack's."""
-        return f"scim-bridge-stack:{self.resource_name}"
+        return naming.stack_tag(self.stack)
 
     @property
     def all_tags(self) -> list[str]:

@@ -17,10 +17,16 @@ A name prefix alone never proves anything: other stacks and people use similar n
 """
 
 import enum
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from infra import naming
+
 CLUSTER_TAG_PREFIX = "k8s:"
+# DOKS cluster ids are UUIDs. Anything else in the outputs is corrupt, and its `k8s:` tag
+# could match what another cluster or a person tagged.
+_CLUSTER_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 class Kind(enum.StrEnum):
@@ -146,6 +152,7 @@ class StackRecord:
     repository_names: tuple[str, ...] = ()
     stack_tag: str | None = None
     associated: AssociatedResources = field(default_factory=AssociatedResources)
+    notes: tuple[str, ...] = ()
 
     @classmethod
     def from_outputs(
@@ -159,7 +166,13 @@ class StackRecord:
         `repositoryName` may be one name or a list of names. Without `registryName`, an
         `image` output in DigitalOcean's registry (`registry.digitalocean.com/REGISTRY/REPO`
         with a tag or digest) names the registry and repository. Other outputs are ignored.
+
+        The stack's tag is derived from the stack name, never read from the outputs: a
+        corrupt `stackTag` such as `scim-bridge` would mark other stacks' resources. A
+        `stackTag` output that differs, and a `clusterId` that is not a DOKS cluster id, are
+        ignored and explained in `notes`.
         """
+        notes = []
 
         def text(key: str) -> str | None:
             value = outputs.get(key)
@@ -176,11 +189,26 @@ class StackRecord:
             if image_registry is not None:
                 registry, repositories = image_registry, [image_repository]
 
+        stack_tag = naming.stack_tag(stack)
+        recorded_tag = text("stackTag")
+        if recorded_tag is not None and recorded_tag != stack_tag:
+            notes.append(
+                f"output stackTag {recorded_tag!r} is not {stack_tag!r}, the tag of stack "
+                f"{stack}; it is ignored and {stack_tag!r} is used"
+            )
+        cluster_id = text("clusterId")
+        if cluster_id is not None and not _CLUSTER_ID.fullmatch(cluster_id):
+            notes.append(
+                f"output clusterId {cluster_id!r} is not a DOKS cluster id (a UUID); it is "
+                "ignored, so nothing is proven by the cluster's tag"
+            )
+            cluster_id = None
+
         hostname = text("hostname")
         domain = text("domain")
         return cls(
             stack=stack,
-            cluster_id=text("clusterId"),
+            cluster_id=cluster_id,
             cluster_name=text("clusterName"),
             hostname=normalize_name(hostname) if hostname else None,
             domain=normalize_name(domain) if domain else None,
@@ -193,8 +221,9 @@ class StackRecord:
             repository_names=tuple(
                 name.strip() for name in repositories if isinstance(name, str) and name.strip()
             ),
-            stack_tag=text("stackTag"),
+            stack_tag=stack_tag,
             associated=associated or AssociatedResources(),
+            notes=tuple(notes),
         )
 
     @property
@@ -297,13 +326,15 @@ def zone_for(hostname: str, zones: Iterable[str]) -> str | None:
 
 
 def record_fqdn(record: Mapping, zone: str) -> str:
-    """Return the fully qualified name of a record whose API name is relative to `zone`."""
+    """Return the fully qualified name of a record whose API name is relative to `zone`.
+
+    DigitalOcean lists record names relative to their zone, so a record listed as
+    `scim.example.com` in `example.com` is `scim.example.com.example.com`.
+    """
     name = normalize_name(str(record.get("name", "")))
     zone = normalize_name(zone)
     if name in ("@", ""):
         return zone
-    if name == zone or name.endswith("." + zone):
-        return name
     return f"{name}.{zone}"
 
 

@@ -62,7 +62,8 @@ class DoSweepApi:
         state = (cluster.get("status") or {}).get("state")
         if state == "deleted":
             return ClusterState(exists=False, state=state)
-        return ClusterState(exists=True, endpoint=cluster.get("endpoint"), state=state)
+        tags = tuple(tag for tag in cluster.get("tags") or () if isinstance(tag, str))
+        return ClusterState(exists=True, endpoint=cluster.get("endpoint"), state=state, tags=tags)
 
     def associated_resources(self, cluster_id: str) -> AssociatedResources:
         """Return what DigitalOcean lists as the cluster's associated resources."""

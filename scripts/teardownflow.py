@@ -42,6 +42,10 @@ class ClusterUnreachable(ScimBridgeError, ConnectionError):
     """The cluster exists but its Kubernetes API does not respond, so destroying is unsafe."""
 
 
+class ClusterNotOwned(ScimBridgeError):
+    """The recorded cluster id names a cluster without the stack's tag: another stack's."""
+
+
 @dataclass(frozen=True)
 class ClusterState:
     """Whether the stack's cluster still exists, and where its Kubernetes API listens."""
@@ -49,6 +53,7 @@ class ClusterState:
     exists: bool
     endpoint: str | None = None
     state: str | None = None
+    tags: tuple[str, ...] = ()
 
 
 class SweepApi(Protocol):
@@ -168,6 +173,7 @@ def prepare(stack: str, api: SweepApi, *, probe_timeout: float = 5.0) -> Prepara
     if record.cluster_id:
         cluster = api.cluster(record.cluster_id)
         if cluster.exists:
+            _require_owned(record, cluster)
             _require_reachable(record, cluster, probe_timeout)
             listed = api.associated_resources(record.cluster_id)
             record = StackRecord.from_outputs(stack, outputs, associated.merged(listed))
@@ -282,6 +288,22 @@ def _run_destroy(preparation: Preparation, echo: Callable[[str], None]) -> Destr
         delete_unreachable=result.delete_unreachable,
         run_program=result.run_program,
         note=note,
+    )
+
+
+def _require_owned(record: StackRecord, cluster: ClusterState) -> None:
+    """Raise ClusterNotOwned unless the live cluster carries the stack's tag.
+
+    The cluster's `k8s:<id>` tag proves ownership of load balancers and volumes, so a
+    recorded id that names another stack's cluster would let the sweep delete its resources.
+    """
+    if record.stack_tag in cluster.tags:
+        return
+    raise ClusterNotOwned(
+        f"teardown: the recorded cluster {record.cluster_id} exists but does not carry the "
+        f"stack's tag {record.stack_tag} (its tags: {', '.join(cluster.tags) or 'none'}), so "
+        "it may belong to another stack. Nothing was deleted. Check the stack's clusterId "
+        "output against the cluster in DigitalOcean."
     )
 
 

@@ -50,6 +50,7 @@ def render_json(report: TeardownReport) -> str:
         "stack": report.stack,
         "dry_run": report.dry_run,
         "stack_error": preparation.stack_error,
+        "notes": list(preparation.record.notes),
         "cluster": {
             "id": preparation.record.cluster_id,
             "name": preparation.record.cluster_name,
@@ -103,7 +104,7 @@ def _heading(report: TeardownReport) -> str:
 def _cluster_lines(report: TeardownReport) -> list[str]:
     preparation = report.preparation
     record = preparation.record
-    lines = []
+    lines = [f"note: {note}" for note in record.notes]
     if preparation.stack_error:
         lines.append(f"stack outputs not read: {preparation.stack_error}")
     if record.cluster_id is None:

@@ -17,6 +17,7 @@ from scripts.sweep import (
 
 CLUSTER_ID = "5a1d0c1e-0000-4000-8000-00000000c1a5"
 OTHER_CLUSTER_ID = "5a1d0c1e-0000-4000-8000-0000000000ff"
+STACK_TAG = "scim-bridge-stack:scim-bridge-prod"
 
 OUTPUTS = {
     "scimUrl": "https://scim.example.com",
@@ -33,7 +34,7 @@ OUTPUTS = {
     "certificateName": "scim-prod-cert",
     "registryName": "acme",
     "repositoryName": ["scim-bridge"],
-    "stackTag": "scim-bridge-prod",
+    "stackTag": STACK_TAG,
 }
 
 
@@ -136,7 +137,12 @@ def test_zone_for_picks_longest_zone(hostname, zones, expected):
 
 @pytest.mark.parametrize(
     ("name", "expected"),
-    [("scim", "scim.example.com"), ("@", "example.com"), ("SCIM.eu", "scim.eu.example.com")],
+    [
+        ("scim", "scim.example.com"),
+        ("@", "example.com"),
+        ("SCIM.eu", "scim.eu.example.com"),
+        ("scim.example.com", "scim.example.com.example.com"),
+    ],
 )
 def test_record_fqdn(name, expected):
     assert record_fqdn({"name": name}, "example.com") == expected
@@ -146,7 +152,7 @@ def test_load_balancer_marks_each_prove_ownership():
     inventory = Inventory(
         load_balancers=[
             balancer("lb-k8s", "a1b2c3", "198.51.100.20", tags=[f"k8s:{CLUSTER_ID}"]),
-            balancer("lb-stack", "anything", "198.51.100.21", tags=["scim-bridge-prod"]),
+            balancer("lb-stack", "anything", "198.51.100.21", tags=[STACK_TAG]),
             balancer("lb-recorded", "scim-prod-lb", "198.51.100.7"),
         ]
     )
@@ -324,26 +330,26 @@ def test_repositories_need_recorded_registry_and_name():
 
 def test_tag_deleted_when_empty_after_sweep():
     inventory = Inventory(
-        volumes=[volume("vol-1", "pvc-1", tags=["scim-bridge-prod"])],
-        tag_counts={"scim-bridge-prod": 1, f"k8s:{CLUSTER_ID}": 0},
+        volumes=[volume("vol-1", "pvc-1", tags=[STACK_TAG])],
+        tag_counts={STACK_TAG: 1, f"k8s:{CLUSTER_ID}": 0},
     )
 
     found = entries_by_id(plan_sweep(make_record(), inventory))
 
-    assert found["scim-bridge-prod"].action is Action.DELETE
+    assert found[STACK_TAG].action is Action.DELETE
     assert found[f"k8s:{CLUSTER_ID}"].action is Action.DELETE
 
 
 def test_tag_kept_while_other_resources_carry_it():
     inventory = Inventory(
-        volumes=[volume("vol-1", "pvc-1", tags=["scim-bridge-prod"], droplets=[7])],
-        tag_counts={"scim-bridge-prod": 1},
+        volumes=[volume("vol-1", "pvc-1", tags=[STACK_TAG], droplets=[7])],
+        tag_counts={STACK_TAG: 1},
     )
 
     found = entries_by_id(plan_sweep(make_record(), inventory))
 
-    assert found["scim-bridge-prod"].action is Action.KEEP
-    assert "1 other resource" in found["scim-bridge-prod"].reason
+    assert found[STACK_TAG].action is Action.KEEP
+    assert "1 other resource" in found[STACK_TAG].reason
 
 
 def test_cluster_tag_kept_out_while_cluster_exists():
@@ -353,7 +359,7 @@ def test_cluster_tag_kept_out_while_cluster_exists():
 
 
 def test_missing_tag_is_not_planned():
-    inventory = Inventory(tag_counts={"scim-bridge-prod": None})
+    inventory = Inventory(tag_counts={STACK_TAG: None})
 
     assert plan_sweep(make_record(), inventory).entries == ()
 
@@ -376,7 +382,7 @@ def test_deletions_come_in_dependency_order():
         records=[a_record(1, "scim", "198.51.100.7")],
         certificates=[{"id": "cert-recorded", "name": "c", "dns_names": []}],
         repositories=[{"registry_name": "acme", "name": "scim-bridge"}],
-        tag_counts={"scim-bridge-prod": 0},
+        tag_counts={STACK_TAG: 0},
     )
 
     plan = plan_sweep(make_record(), inventory)
@@ -401,3 +407,32 @@ def test_record_without_outputs_plans_nothing():
     )
 
     assert plan_sweep(StackRecord(stack="prod"), inventory).entries == ()
+
+
+def test_stack_tag_comes_from_stack_name():
+    record = make_record(outputs={"stackTag": "scim-bridge"})
+
+    assert record.stack_tag == STACK_TAG
+    assert len(record.notes) == 1
+    assert "'scim-bridge'" in record.notes[0]
+
+
+def test_shared_tag_output_proves_nothing():
+    record = make_record(outputs={"stackTag": "scim-bridge"})
+    inventory = Inventory(
+        load_balancers=[balancer("lb-other", "scim-prod-lb", "203.0.113.9", tags=["scim-bridge"])],
+        tag_counts={"scim-bridge": 1},
+    )
+
+    plan = plan_sweep(record, inventory)
+
+    assert "lb-other" not in entries_by_id(plan)
+    assert "scim-bridge" not in entries_by_id(plan)
+
+
+def test_cluster_id_must_be_a_uuid():
+    record = make_record(outputs={"clusterId": "prod"})
+
+    assert record.cluster_id is None
+    assert record.cluster_tag is None
+    assert "not a DOKS cluster id" in record.notes[0]

@@ -502,7 +502,7 @@ def closed_endpoint():
 
 
 def add_stack_cluster(fake, endpoint):
-    cluster = fake.add_cluster("scim-prod", cluster_id=CLUSTER_ID)
+    cluster = fake.add_cluster("scim-prod", cluster_id=CLUSTER_ID, tags=[STACK_TAG])
     # Never the public endpoint the fake invents: the probe must stay on loopback.
     cluster["endpoint"] = endpoint
     return cluster
@@ -550,8 +550,8 @@ def test_dry_run_with_live_cluster_plans_after_destroy(account, pulumi, listenin
         for item in json.loads(result.stdout)["resources"]
         if item["action"] == "delete"
     }
-    # The cluster still carries its tag, so only that tag stays out of the plan.
-    assert planned == account.owned - {("tags", f"k8s:{CLUSTER_ID}")}
+    # The live cluster carries both tags, so they stay out of the plan.
+    assert planned == account.owned - {("tags", f"k8s:{CLUSTER_ID}"), ("tags", STACK_TAG)}
     assert json.loads(result.stdout)["destroy"]["delete_unreachable"] is False
     assert fake.paths("DELETE") == []
 
@@ -629,3 +629,17 @@ def test_conflict_on_delete_is_retried(account, pulumi):
     assert result.exit_code == 0, result.output
     assert fake.paths("DELETE").count(f"/v2/certificates/{certificate}") == 3
     assert certificate not in fake.state.certificates
+
+
+def test_live_cluster_of_another_stack_stops_teardown(account, pulumi, listening_endpoint):
+    fake = account.fake
+    cluster = fake.add_cluster("scim-prod", cluster_id=CLUSTER_ID, tags=["scim-bridge"])
+    cluster["endpoint"] = listening_endpoint
+
+    result = invoke("--yes")
+
+    assert result.exit_code == 1
+    assert "does not carry the stack's tag" in result.stderr
+    assert "Nothing was deleted" in result.stderr
+    assert fake.paths("DELETE") == []
+    assert destroy_calls(pulumi) == []

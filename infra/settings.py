@@ -9,6 +9,7 @@ plain key, never the value of a secret one.
 import enum
 import hashlib
 import json
+import difflib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -50,6 +51,11 @@ DEFAULTS: dict[str, object] = {
 }
 
 SECRET_KEYS = ("scimsession", "workspaceCredentials", "workspaceSettings")
+
+# Every key of the namespace, as Pulumi.yaml declares them; a test compares the two.
+KEYS = frozenset(
+    {*DEFAULTS, *SECRET_KEYS, "domain", "letsencryptEmail", "resolvers", "bridgeImage"}
+)
 
 MIN_DNS_TTL = 30  # DigitalOcean DNS rejects a lower TTL.
 
@@ -182,6 +188,17 @@ class Settings:
         return ["scim-bridge", self.stack_tag, *self.tags]
 
 
+def _unknown_keys() -> list[str]:
+    """Return the keys set in this namespace that are not settings, such as a misspelled one."""
+    from pulumi.runtime import config as runtime_config
+
+    # Values set in-process (tests, plan) and values the Pulumi CLI passes in the environment.
+    configured = {*runtime_config.CONFIG.get(), *runtime_config.get_config_env()}
+    prefix = f"{NAMESPACE}:"
+    names = {key.removeprefix(prefix) for key in configured if key.startswith(prefix)}
+    return sorted(names - KEYS)
+
+
 def has_placeholder_digest(image: str) -> bool:
     """Return whether `image` is pinned by the all-zero digest that stands in for a real one."""
     return image.endswith(PLACEHOLDER_DIGEST)
@@ -209,6 +226,14 @@ def load_settings(config: pulumi.Config | None = None, *, stack: str | None = No
     :returns: the settings, with secret files wrapped in `pulumi.Output.secret`.
     """
     reader = _Reader(config or pulumi.Config(NAMESPACE))
+    for key in _unknown_keys():
+        close = difflib.get_close_matches(key, KEYS, n=1)
+        hint = f"did you mean {NAMESPACE}:{close[0]}? " if close else ""
+        reader.problem(
+            key,
+            f"is not a setting of this project, so its value would be ignored; {hint}"
+            f"accepted keys: {', '.join(sorted(KEYS))}",
+        )
 
     domain = reader.text("domain", _parse_domain, required=True)
     hostname = reader.text("hostname", _parse_hostname)

@@ -281,14 +281,22 @@ def plan(
     203.0.113.0/24) and prints the resources as a tree with their key settings and
     dependencies, the stack outputs and the critical path, with every secret value masked.
     """
-    from scripts.simulation import DEFAULT_CONFIG, load_stack_config, simulate
+    from scripts.simulation import DEFAULT_CONFIG, read_stack_file, simulate, with_stand_ins
     from scripts.stack import validate_stack_name
 
     if as_json and graph:
         raise InvalidInput("plan: --json and --graph print different documents; choose one")
     validate_stack_name(stack)
-    values, secret_keys = load_stack_config(config or DEFAULT_CONFIG)
-    simulation = simulate(values, secret_keys, stack=stack)
+    path = config or DEFAULT_CONFIG
+    stack_file = read_stack_file(path)
+    values = with_stand_ins(stack_file, path)
+    for key in stack_file.encrypted:
+        typer.echo(
+            f"plan: {key} is encrypted (secure:), so plan uses a stand-in and does not check "
+            f"its content; `scim-bridge preflight --stack {stack}` checks it",
+            err=True,
+        )
+    simulation = simulate(values, stack_file.secret_keys, stack=stack)
 
     if manifests is not None:
         paths = write_manifests(simulation, manifests)

@@ -10,6 +10,7 @@ the same plan on every run.
 """
 
 import asyncio
+import difflib
 import contextvars
 import hashlib
 import json
@@ -335,24 +336,58 @@ def make_mocks() -> SimulatedDigitalOcean:
     return SimulatedDigitalOcean()
 
 
-def load_stack_config(path: Path) -> tuple[dict[str, str], list[str]]:
+# What plan puts in place of a secret it cannot decrypt: values that pass the settings'
+# checks without claiming anything about the real ones. The scimsession stand-in has no
+# `domain`, so it matches any hostname.
+ENCRYPTED_STAND_INS = {
+    f"{PROJECT}:scimsession": json.dumps(
+        {
+            "verifier": {"salt": "stand-in", "localHash": "stand-in"},
+            "encCredentials": {"kid": "stand-in", "enc": "A256GCM", "data": "stand-in"},
+            "version": "2",
+            "deviceUuid": "stand-in",
+        }
+    ),
+    f"{PROJECT}:workspaceCredentials": "{}",
+    f"{PROJECT}:workspaceSettings": "{}",
+}
+
+
+@dataclass
+class StackFile:
+    """A stack configuration file read as the Pulumi CLI would hand it to the program.
+
+    `encrypted` lists the keys whose values are `secure:`, which only the Pulumi CLI can
+    decrypt; they are left out of `values`.
+    """
+
+    values: dict[str, str]
+    secret_keys: list[str]
+    encrypted: list[str]
+
+
+def read_stack_file(path: Path, *, command: str = "plan") -> StackFile:
     """Read a `Pulumi.<stack>.yaml` file and apply Pulumi.yaml's defaults, as the Pulumi CLI does.
 
     Values become the strings that the Pulumi runtime hands a program (lists and maps as
     JSON). Keys without a namespace belong to this project.
 
-    :raises InvalidInput: naming `--config` when the file is missing or unreadable, or
-        when a value is encrypted (`secure:`), which only the Pulumi CLI can decrypt.
-    :returns: the config and the keys that Pulumi.yaml declares secret.
+    :raises InvalidInput: naming `--config` when the file is missing or unreadable, or when
+        it sets a key of this project that Pulumi.yaml does not declare (a misspelled key
+        would otherwise be ignored and its default used).
     """
     try:
         document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except FileNotFoundError:
-        raise InvalidInput(f"plan: --config {path}: no such file") from None
+        raise InvalidInput(f"{command}: --config {path}: no such file") from None
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
-        raise InvalidInput(f"plan: --config {path}: cannot be read as YAML: {error}") from None
+        raise InvalidInput(
+            f"{command}: --config {path}: cannot be read as YAML: {error}"
+        ) from None
     if not isinstance(document, dict) or not isinstance(document.get("config", {}), dict):
-        raise InvalidInput(f"plan: --config {path}: expected a mapping with a `config:` mapping")
+        raise InvalidInput(
+            f"{command}: --config {path}: expected a mapping with a `config:` mapping"
+        )
 
     project = yaml.safe_load(PROJECT_FILE.read_text(encoding="utf-8"))
     declared = project.get("config", {})
@@ -362,15 +397,60 @@ def load_stack_config(path: Path) -> tuple[dict[str, str], list[str]]:
     for key, spec in declared.items():
         if "default" in spec:
             config[f"{PROJECT}:{key}"] = _config_string(spec["default"])
+    encrypted = []
     for key, value in (document.get("config") or {}).items():
         full_key = key if ":" in str(key) else f"{PROJECT}:{key}"
+        _require_declared(full_key, declared, path, command)
         if isinstance(value, dict) and "secure" in value:
-            raise InvalidInput(
-                f"plan: --config {path}: {full_key} is encrypted (secure:), and plan cannot "
-                "decrypt it; use a copy of the file with a plain placeholder value"
-            )
+            encrypted.append(full_key)
+            continue
         config[full_key] = _config_string(value)
-    return config, secret_keys
+    return StackFile(config, secret_keys, encrypted)
+
+
+def _require_declared(key: str, declared: dict, path: Path, command: str) -> None:
+    namespace, _, name = key.partition(":")
+    if namespace != PROJECT or name in declared:
+        return
+    close = difflib.get_close_matches(name, declared, n=1)
+    hint = f"did you mean {PROJECT}:{close[0]}? " if close else ""
+    raise InvalidInput(
+        f"{command}: --config {path}: {key} is not a setting of this project; {hint}"
+        f"accepted keys: {', '.join(sorted(declared))}"
+    )
+
+
+def load_stack_config(path: Path) -> tuple[dict[str, str], list[str]]:
+    """Read a stack configuration file that has no encrypted values; see `read_stack_file`.
+
+    :raises InvalidInput: as `read_stack_file` does, and when a value is encrypted.
+    :returns: the config and the keys that Pulumi.yaml declares secret.
+    """
+    stack_file = read_stack_file(path)
+    if stack_file.encrypted:
+        raise InvalidInput(
+            f"plan: --config {path}: {stack_file.encrypted[0]} is encrypted (secure:), which "
+            "only the Pulumi CLI can decrypt; use --stack NAME to read it through the CLI"
+        )
+    return stack_file.values, stack_file.secret_keys
+
+
+def with_stand_ins(stack_file: StackFile, path: Path) -> dict[str, str]:
+    """Return the file's values with a stand-in for each encrypted secret.
+
+    :raises InvalidInput: when a setting that is not secret is encrypted: plan needs its
+        value to render the deploy.
+    """
+    values = dict(stack_file.values)
+    for key in stack_file.encrypted:
+        if key not in ENCRYPTED_STAND_INS:
+            raise InvalidInput(
+                f"plan: --config {path}: {key} is encrypted (secure:), and plan needs its "
+                "value; accepted: a plain value for every setting except scimsession, "
+                "workspaceCredentials and workspaceSettings"
+            )
+        values[key] = ENCRYPTED_STAND_INS[key]
+    return values
 
 
 def _config_string(value: Any) -> str:

@@ -146,18 +146,54 @@ def test_missing_config_file(tmp_path):
     assert "no such file" in result.stderr
 
 
-def test_encrypted_value_rejected(tmp_path):
+def test_encrypted_secret_gets_stand_in(tmp_path):
     path = tmp_path / "Pulumi.prod.yaml"
     path.write_text(
         "config:\n  scim-bridge:domain: example.com\n"
         "  scim-bridge:scimsession:\n    secure: v1:AAAABBBBCCCC\n"
     )
 
+    result = invoke("--config", str(path), "--json")
+
+    assert result.exit_code == 0, result.stderr
+    assert "scim-bridge:scimsession is encrypted" in result.stderr
+    assert "preflight --stack" in result.stderr
+    assert "AAAABBBBCCCC" not in result.stdout + result.stderr
+    secrets = [r for r in json.loads(result.stdout)["resources"] if r["type"].endswith("Secret")]
+    assert secrets, "the stand-in scimsession should give the bridge its Secret"
+
+
+def test_encrypted_plain_setting_rejected(tmp_path):
+    path = tmp_path / "Pulumi.prod.yaml"
+    path.write_text("config:\n  scim-bridge:domain:\n    secure: v1:AAAABBBBCCCC\n")
+
     result = invoke("--config", str(path))
 
     assert result.exit_code == 2
-    assert "scim-bridge:scimsession is encrypted" in result.stderr
+    assert "scim-bridge:domain is encrypted" in result.stderr
     assert "AAAABBBBCCCC" not in result.stderr
+
+
+def test_misspelled_key_rejected(tmp_path):
+    path = tmp_path / "Pulumi.prod.yaml"
+    path.write_text("config:\n  scim-bridge:domain: example.com\n  scim-bridge:dnsTTL: 10\n")
+
+    result = invoke("--config", str(path))
+
+    assert result.exit_code == 2
+    assert "scim-bridge:dnsTTL is not a setting" in result.stderr
+    assert "did you mean scim-bridge:dnsTtl?" in result.stderr
+
+
+def test_other_namespaces_pass_through(tmp_path):
+    path = tmp_path / "Pulumi.prod.yaml"
+    path.write_text(
+        "config:\n  scim-bridge:domain: example.com\n  digitalocean:token: not-read-here\n"
+    )
+
+    result = invoke("--config", str(path))
+
+    assert result.exit_code == 0, result.stderr
 
 
 def test_bare_keys_belong_to_project(tmp_path):

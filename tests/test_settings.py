@@ -282,3 +282,18 @@ def test_plan_reports_every_bad_key(tmp_path):
     assert "3 invalid settings" in result.stderr
     for key in ("region", "dnsTtl", "tlsMode"):
         assert re.search(rf"scim-bridge:{key}:", result.stderr), key
+
+
+def test_keys_match_pulumi_yaml():
+    declared = yaml.safe_load(PROJECT_FILE.read_text())["config"]
+
+    assert set(declared) == settings_module.KEYS
+
+
+def test_misspelled_key_rejected():
+    with pytest.raises(settings_module.InvalidSettings) as caught:
+        load({"domain": "example.com", "dnsTTL": "10"})
+
+    (problem,) = caught.value.problems
+    assert problem.key == "scim-bridge:dnsTTL"
+    assert "did you mean scim-bridge:dnsTtl?" in problem.message

@@ -6,10 +6,10 @@ reports all invalid keys in one `InvalidSettings` error. Messages show the bad v
 plain key, never the value of a secret one.
 """
 
+import difflib
 import enum
 import hashlib
 import json
-import difflib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass

@@ -10,8 +10,8 @@ the same plan on every run.
 """
 
 import asyncio
-import difflib
 import contextvars
+import difflib
 import hashlib
 import json
 import runpy
@@ -381,9 +381,7 @@ def read_stack_file(path: Path, *, command: str = "plan") -> StackFile:
     except FileNotFoundError:
         raise InvalidInput(f"{command}: --config {path}: no such file") from None
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
-        raise InvalidInput(
-            f"{command}: --config {path}: cannot be read as YAML: {error}"
-        ) from None
+        raise InvalidInput(f"{command}: --config {path}: cannot be read as YAML: {error}") from None
     if not isinstance(document, dict) or not isinstance(document.get("config", {}), dict):
         raise InvalidInput(
             f"{command}: --config {path}: expected a mapping with a `config:` mapping"

@@ -199,7 +199,6 @@ def run_checks(
                 "digitalocean token",
                 Status.FAIL,
                 token_problem or "no token given",
-                "set DIGITALOCEAN_TOKEN or pass --token",
             )
         )
     else:
@@ -415,8 +414,10 @@ def _digitalocean_checks(client, target: Target | None, deployed: Deployed, ns_l
         return results
 
     options = _fetch(client.kubernetes_options)
-    results.append(_guarded("region", lambda: _check_region(client, target, options())))
-    results.append(_guarded("node size", lambda: _check_node_size(client, target, options())))
+    region = _guarded("region", lambda: _check_region(client, target, options()))
+    results.append(region)
+    if region.status is Status.OK:
+        results.append(_guarded("node size", lambda: _check_node_size(client, target, options())))
     results.append(
         _guarded(
             "kubernetes version",
@@ -518,9 +519,14 @@ def _zone_of(target: Target, zones: Callable[[], list[str]]) -> str | None:
 
 def _delegation(zone: str, ns_lookup: NsLookup) -> CheckResult:
     import dns.exception
+    import dns.resolver
 
     try:
         nameservers = ns_lookup(zone)
+    except dns.resolver.LifetimeTimeout:
+        return check_delegation(zone, None, "the resolver did not answer in time")
+    except dns.resolver.NoNameservers:
+        return check_delegation(zone, None, "the resolver failed to answer (SERVFAIL or refused)")
     except (OSError, dns.exception.DNSException, InvalidInput) as error:
         return check_delegation(zone, None, f"{type(error).__name__}: {error}")
     return check_delegation(zone, nameservers)

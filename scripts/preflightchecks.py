@@ -261,7 +261,8 @@ def check_delegation(zone: str, nameservers: list[str] | None, error: str = "") 
             "delegation",
             Status.WARN,
             f"the NS records of {zone} could not be read: {error}",
-            "check that this machine can resolve public names, then run preflight again",
+            "check that the resolver answers public names (--resolver IP picks another), "
+            "then run preflight again",
         )
 
     found = sorted(name.lower().rstrip(".") for name in nameservers)

@@ -7,6 +7,7 @@ import threading
 import dns.message
 import dns.rcode
 import dns.rdatatype
+import dns.resolver
 import dns.rrset
 import pytest
 import yaml
@@ -130,7 +131,10 @@ def run(fake, sleeps, config_path, *, ns=None, token=None, client=None, bearer=N
     table = {"example.com": DIGITALOCEAN_NS} if ns is None else ns
 
     def ns_lookup(zone):
-        return table.get(zone, [])
+        answer = table.get(zone, [])
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
 
     if client is None:
         client = make_client(fake, sleeps, **options) if token is None else token
@@ -441,7 +445,9 @@ def test_cli_json_output(cli_env, ns_responder, tmp_path):
     failed = [check["name"] for check in document["checks"] if check["status"] == "fail"]
     assert result.exit_code == 1
     assert document["ok"] is False
-    assert failed == ["region", "node size"]
+    assert failed == ["region"]
+    # The node size is checked only in a region that offers Kubernetes.
+    assert "node size" not in [check["name"] for check in document["checks"]]
 
 
 def test_cli_missing_token_fails_check(cli_env, ns_responder, tmp_path, monkeypatch):
@@ -559,3 +565,14 @@ def test_placeholder_digest_fails(ready, sleeps, tmp_path):
     assert image.status is Status.FAIL
     assert "placeholder digest" in image.detail
     assert "pin_digest.py" in image.fix
+
+
+def test_delegation_lookup_timeout_warns(ready, sleeps, tmp_path):
+    timeout = dns.resolver.LifetimeTimeout(timeout=3.0, errors=[])
+
+    results = by_name(run(ready, sleeps, write_config(tmp_path), ns={"example.com": timeout}))
+
+    delegation = results["delegation"]
+    assert delegation.status is Status.WARN
+    assert delegation.detail.endswith("the resolver did not answer in time")
+    assert "--resolver" in delegation.fix

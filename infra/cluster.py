@@ -1,5 +1,7 @@
 """The network and the DOKS cluster, and the Kubernetes provider that talks to it."""
 
+import re
+
 import pulumi
 import pulumi_digitalocean as digitalocean
 import pulumi_kubernetes as kubernetes
@@ -19,13 +21,18 @@ def resolve_kubernetes_version(settings: Settings) -> str:
     prefix = settings.kubernetes_version or None
     versions = digitalocean.get_kubernetes_versions(version_prefix=prefix)
     if not versions.latest_version:
-        offered = ", ".join(versions.valid_versions or []) or "none"
+        # With a prefix, the lookup lists only the matching versions, which are none here.
+        every = digitalocean.get_kubernetes_versions()
+        offered = ", ".join(every.valid_versions or []) or "none"
+        hint = ""
+        if re.fullmatch(r"[0-9]+\.[0-9]", settings.kubernetes_version):
+            hint = " (YAML reads an unquoted 1.30 as 1.3: quote the value)"
         raise InvalidSettings(
             [
                 Problem(
                     "scim-bridge:kubernetesVersion",
-                    f"{settings.kubernetes_version!r} matches no DOKS version; accepted: a "
-                    f"prefix of an offered version ({offered}), or empty for the newest",
+                    f"{settings.kubernetes_version!r} matches no DOKS version{hint}; accepted: "
+                    f"a prefix of an offered version ({offered}), or empty for the newest",
                 )
             ]
         )

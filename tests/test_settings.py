@@ -297,3 +297,11 @@ def test_misspelled_key_rejected():
     (problem,) = caught.value.problems
     assert problem.key == "scim-bridge:dnsTTL"
     assert "did you mean scim-bridge:dnsTtl?" in problem.message
+
+
+def test_unmatched_version_lists_offered(tmp_path):
+    result = plan_with(tmp_path, {"kubernetesVersion": 1.2})
+
+    assert result.exit_code == 2
+    assert "1.34.1-do.0" in result.stderr
+    assert "quote the value" in result.stderr

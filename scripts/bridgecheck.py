@@ -610,7 +610,11 @@ def parse_health_report(body: bytes) -> HealthReport:
     """
     try:
         document = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except RecursionError:
+        # json's decoder recurses once per nested array or object.
+        raise ValueError("the body is JSON nested too deeply to be a health report") from None
+    except ValueError:
+        # Also raised for an integer of more digits than sys.get_int_max_str_digits().
         raise ValueError("the body is not JSON") from None
 
     if not isinstance(document, dict):

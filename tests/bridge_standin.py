@@ -71,7 +71,9 @@ class BridgeStandIn:
 
     Attributes tests may change while it runs: `token` (the accepted bearer token),
     `reports`, `health_answer`, `health_status`, `reject_status`, `ping_status`,
-    `redirect_location`, `echo_token_in_location`, and `hang_paths` (paths that get no response).
+    `redirect_location`, `echo_token_in_location`, `hang_paths` (paths that get no response),
+    and `health_body` (bytes sent as the body of an authorized `GET /health` in place of the
+    report).
     """
 
     def __init__(self, pem_file: Path, *, token: str) -> None:
@@ -84,6 +86,7 @@ class BridgeStandIn:
         self.redirect_location = "https://elsewhere.invalid/health"
         self.echo_token_in_location = False
         self.hang_paths: set[str] = set()
+        self.health_body: bytes | None = None
         self.requests: list[RecordedRequest] = []
 
         self._release = threading.Event()
@@ -187,7 +190,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self._send(standin.reject_status, "text/plain", b"Unauthorized")
             return
 
-        body = json.dumps(standin.health_document()).encode()
+        body = standin.health_body
+        if body is None:
+            body = json.dumps(standin.health_document()).encode()
         self._send(standin.health_status, "application/json", body)
 
     def _send(

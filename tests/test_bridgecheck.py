@@ -139,6 +139,9 @@ def test_parse_health_report_reads_documented_shape():
         (b'{"version": "2.9.3"}', "no 'reports' list"),
         (b'{"reports": ["healthy"]}', "reports[0] is not an object"),
         (b'{"reports": [{"source": "RedisCache"}]}', "reports[0] has no 'source' or 'state'"),
+        (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
+        (b'{"reports": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", "nested too deeply"),
+        (b'{"reports": [], "version": ' + b"9" * 5000 + b"}", "not JSON"),
     ],
 )
 def test_parse_health_report_rejects_other_shapes(body, reason):

@@ -270,6 +270,18 @@ def test_verify_redacts_token_echoed_by_server(bridge, token_file, ca_file, capl
     assert "?received=[redacted]" in lines_of(result.stdout)["health"]
 
 
+def test_verify_deeply_nested_health_report_fails(bridge, token_file, ca_file, caplog):
+    bridge.health_body = b"[" * 100_000 + b"]" * 100_000
+
+    result = run(verify_args(bridge.url(), token_file, ca_file), caplog)
+
+    assert result.exit_code == 1
+    assert isinstance(result.exception, SystemExit)
+    health = lines_of(result.stdout)["health"]
+    assert health.startswith("fail")
+    assert "the body is JSON nested too deeply" in health
+
+
 def test_verify_expired_certificate(tmp_path, ca, token_file, ca_file, caplog):
     expired = datetime.now(UTC) - timedelta(days=3)
     certificate = ca.issue_cert(

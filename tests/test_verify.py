@@ -21,6 +21,7 @@ from tests.bridge_standin import (
     BridgeStandIn,
     HealthAnswer,
     SilentListener,
+    Trickle,
     unused_port,
     write_server_pem,
 )
@@ -410,9 +411,35 @@ def test_verify_ping_timeout(bridge, token_file, ca_file, caplog):
     lines = lines_of(result.stdout)
     assert lines["tls"].startswith("ok")
     assert lines["ping"].startswith("fail")
-    assert "GET /ping: no response from 127.0.0.1" in lines["ping"]
-    assert "within 0.5 s" in lines["ping"]
+    assert "GET /ping did not complete within 0.5 s" in lines["ping"]
+    assert "waiting for the response from 127.0.0.1" in lines["ping"]
     assert "health" not in lines
+
+
+@pytest.mark.parametrize(
+    "part, phase",
+    [
+        (Trickle.HEADERS, "reading the response headers from 127.0.0.1"),
+        (Trickle.BODY, "reading the response body from 127.0.0.1"),
+    ],
+)
+def test_verify_trickled_response_times_out(bridge, token_file, ca_file, caplog, part, phase):
+    # Each piece arrives well within the timeout, so only a deadline for the whole
+    # request ends the step.
+    bridge.trickle_paths["/health"] = part
+
+    result = run(
+        [bridge.url(), "--token-file", str(token_file), "--ca-file", str(ca_file)]
+        + ["--timeout", "1"],
+        caplog,
+    )
+
+    assert result.exit_code == 1
+    lines = lines_of(result.stdout)
+    assert lines["ping"].startswith("ok")
+    assert lines["health"].startswith("fail")
+    assert "GET /health did not complete within 1 s" in lines["health"]
+    assert phase in lines["health"]
 
 
 def test_verify_refused_connection_names_step(token_file, ca_file, caplog):

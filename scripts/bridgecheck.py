@@ -29,6 +29,7 @@ from infra.errors import InvalidInput, ScimBridgeError
 from scripts import bridgeprobe
 from scripts.bridgeprobe import HttpResponse, ProbeFailed, TlsProbe
 from scripts.checks import CheckResult, Status
+from scripts.servertext import server_text
 
 log = logging.getLogger(__name__)
 
@@ -267,7 +268,7 @@ def _run_checks(
         return
 
     def get(path: str, headers: dict[str, str], step: str) -> HttpResponse:
-        return bridgeprobe.get(
+        response = bridgeprobe.get(
             probe.address,
             target.host,
             target.port,
@@ -277,12 +278,23 @@ def _run_checks(
             headers={"User-Agent": "scim-bridge-verify", **headers},
             step=step,
         )
+        return _printable_response(response)
 
     results.append(assess_ping(get("/ping", {}, "ping")))
 
     health_headers = {"Accept": "application/json", "Authorization": f"Bearer {token}"}
     health = get("/health", health_headers, "health")
     results.extend(assess_health(target, health, verification))
+
+
+def _printable_response(response: HttpResponse) -> HttpResponse:
+    # The status line and headers reach the output: the reason, the location of a
+    # redirect and the content type.
+    return replace(
+        response,
+        reason=server_text(response.reason),
+        headers={name: server_text(value) for name, value in response.headers.items()},
+    )
 
 
 def assess_resolution(target: BridgeUrl, addresses: list[str]) -> CheckResult:
@@ -604,7 +616,8 @@ def parse_health_report(body: bytes) -> HealthReport:
 
     The shape is `{"build", "version", "reports": [{"source", "time", "expires", "state"}],
     "retrievedAt"}`. `reports` and each entry's `source` and `state` are required; the
-    others are shown when present.
+    others are shown when present. Every text in the result has passed through
+    scripts.servertext.server_text, so it is cut short and has no control characters.
 
     :raises ValueError: with a short reason when the body is not JSON or not that shape.
     """
@@ -632,8 +645,8 @@ def parse_health_report(body: bytes) -> HealthReport:
             raise ValueError(f"reports[{index}] has no 'source' or 'state' string")
         reports.append(
             ComponentReport(
-                source=source,
-                state=state,
+                source=server_text(source),
+                state=server_text(state),
                 time=_optional_text(entry.get("time")),
                 expires=_optional_text(entry.get("expires")),
             )
@@ -729,7 +742,7 @@ def _is_html(response: HttpResponse) -> bool:
 def _optional_text(value: object) -> str | None:
     if value is None or isinstance(value, dict | list):
         return None
-    return str(value)
+    return server_text(value)
 
 
 def _parse_time(text: str | None) -> datetime | None:
@@ -751,7 +764,7 @@ def certificate_names(certificate: x509.Certificate) -> str:
     except x509.ExtensionNotFound:
         return _common_name(certificate.subject)
 
-    names = extension.value.get_values_for_type(x509.DNSName)
+    names = [server_text(name) for name in extension.value.get_values_for_type(x509.DNSName)]
     addresses = [str(address) for address in extension.value.get_values_for_type(x509.IPAddress)]
     everything = names + addresses
     if len(everything) > 5:
@@ -762,8 +775,8 @@ def certificate_names(certificate: x509.Certificate) -> str:
 def _common_name(name: x509.Name) -> str:
     attributes = name.get_attributes_for_oid(NameOID.COMMON_NAME)
     if attributes:
-        return str(attributes[0].value)
-    return name.rfc4514_string() or "(empty name)"
+        return server_text(attributes[0].value)
+    return server_text(name.rfc4514_string()) or "(empty name)"
 
 
 def _fingerprint(certificate: x509.Certificate) -> bytes:

@@ -2,6 +2,7 @@
 
 import logging
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -10,7 +11,8 @@ import typer
 from infra.errors import InvalidInput
 
 if TYPE_CHECKING:
-    from scripts.bridgecheck import BridgeUrl
+    from scripts.bridgecheck import BridgeUrl, Verification
+    from scripts.checks import CheckResult
 
 log = logging.getLogger(__name__)
 
@@ -100,22 +102,41 @@ def verify(
 
     log.debug("verifying the bridge at %s", target.url)
     verification = bridgecheck.check_bridge(target, token, context=context, timeout=timeout)
-    results = verification.results
-    if json_output:
-        typer.echo(
-            checks.render_json(
-                results,
-                url=target.url,
-                bridge_version=verification.bridge_version,
-                bridge_build=verification.bridge_build,
-            )
-        )
-    else:
-        typer.echo(checks.render_lines(results))
+    typer.echo(_render(verification, target.url, json_output=json_output))
 
-    code = checks.exit_code(results)
+    code = checks.exit_code(verification.results)
     if code:
         raise typer.Exit(code=code)
+
+
+def _render(verification: "Verification", url: str, *, json_output: bool) -> str:
+    from scripts import checks
+    from scripts.servertext import escape_controls
+
+    # Text from the server was made printable where it entered the report. Escaping every
+    # field again guards against any path that missed it.
+    results = [_printable(result) for result in verification.results]
+    if not json_output:
+        return checks.render_lines(results)
+
+    version, build = verification.bridge_version, verification.bridge_build
+    return checks.render_json(
+        results,
+        url=url,
+        bridge_version=None if version is None else escape_controls(version),
+        bridge_build=None if build is None else escape_controls(build),
+    )
+
+
+def _printable(result: "CheckResult") -> "CheckResult":
+    from scripts.servertext import escape_controls
+
+    return replace(
+        result,
+        name=escape_controls(result.name),
+        detail=escape_controls(result.detail),
+        fix=escape_controls(result.fix),
+    )
 
 
 def _target(url: str | None, stack: str | None) -> "BridgeUrl":

@@ -283,6 +283,52 @@ def test_verify_deeply_nested_health_report_fails(bridge, token_file, ca_file, c
     assert "the body is JSON nested too deeply" in health
 
 
+def hostile_health_body(*, version, source):
+    document = {
+        "build": BUILD,
+        "version": version,
+        "reports": [{"source": source, "state": "healthy"}],
+    }
+    return json.dumps(document).encode()
+
+
+def test_verify_escapes_control_characters_from_server(bridge, token_file, ca_file, caplog):
+    bridge.health_body = hostile_health_body(
+        version="\x1b]0;title\x07\x1b[31mred", source="A\rok    forged line\n\u2028next"
+    )
+
+    result = run(verify_args(bridge.url(), token_file, ca_file), caplog)
+
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert len(lines) == 7
+    assert lines[-1].startswith("ok    component A\\rok    forged line\\n\\u2028next  ")
+    assert "bridge \\x1b]0;title\\x07\\x1b[31mred (build" in lines[-2]
+    for character in "\r\x1b\x07\u2028":
+        assert character not in result.stdout
+
+
+def test_verify_json_escapes_control_characters(bridge, token_file, ca_file, caplog):
+    bridge.health_body = hostile_health_body(version="\x1b[2Jv", source="A\nB")
+
+    result = run(verify_args(bridge.url(), token_file, ca_file, "--json"), caplog)
+
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert document["bridge_version"] == "\\x1b[2Jv"
+    assert document["checks"][-1]["name"] == "component A\\nB"
+
+
+def test_verify_cuts_long_server_text(bridge, token_file, ca_file, caplog):
+    bridge.health_body = hostile_health_body(version="9" * 5000, source="SCIMServer")
+
+    result = run(verify_args(bridge.url(), token_file, ca_file, "--json"), caplog)
+
+    assert result.exit_code == 0, result.output
+    version = json.loads(result.stdout)["bridge_version"]
+    assert version == "9" * 200 + "... (4800 more characters)"
+
+
 def test_verify_expired_certificate(tmp_path, ca, token_file, ca_file, caplog):
     expired = datetime.now(UTC) - timedelta(days=3)
     certificate = ca.issue_cert(

@@ -29,7 +29,7 @@ from infra.errors import InvalidInput, ScimBridgeError
 from scripts import bridgeprobe
 from scripts.bridgeprobe import HttpResponse, ProbeFailed, TlsProbe
 from scripts.checks import CheckResult, Status
-from scripts.servertext import server_text
+from scripts.servertext import REDACTED, redact, server_text
 
 log = logging.getLogger(__name__)
 
@@ -37,8 +37,6 @@ log = logging.getLogger(__name__)
 EXPIRY_WARNING_DAYS = 14
 
 HEALTHY = "healthy"
-
-REDACTED = "[redacted]"
 
 # OpenSSL verification error codes (X509_V_ERR_*) that get their own explanation.
 _UNABLE_TO_GET_ISSUER_CERT = 2
@@ -230,8 +228,9 @@ def check_bridge(
     """Run the checks in order against the bridge at `target` and return their results.
 
     A failed lookup, connection or certificate verification ends the run, because the later
-    checks would fail the same way or would send the token to an unverified server. Every
-    result is returned with the token replaced by "[redacted]", should a server echo it.
+    checks would fail the same way or would send the token to an unverified server. Should a
+    server echo the token, every result and the bridge's version and build have it replaced
+    by "[redacted]".
 
     :param timeout: seconds to wait for each step (lookup, connection, handshake, response).
     """
@@ -243,7 +242,12 @@ def check_bridge(
         verification.results.append(
             CheckResult(failure.step, Status.FAIL, failure.message, failure.fix)
         )
+    # Server text was redacted where it entered the results; this catches any other path.
     verification.results = [_redact(result, token) for result in verification.results]
+    if verification.bridge_version is not None:
+        verification.bridge_version = redact(verification.bridge_version, token)
+    if verification.bridge_build is not None:
+        verification.bridge_build = redact(verification.bridge_build, token)
     return verification
 
 
@@ -278,22 +282,34 @@ def _run_checks(
             headers={"User-Agent": "scim-bridge-verify", **headers},
             step=step,
         )
-        return _printable_response(response)
+        if _contains_token(response, token):
+            log.warning(
+                "the response to GET %s contains the bearer token; the output shows %s "
+                "in its place",
+                path,
+                REDACTED,
+            )
+        return _printable_response(response, token)
 
     results.append(assess_ping(get("/ping", {}, "ping")))
 
     health_headers = {"Accept": "application/json", "Authorization": f"Bearer {token}"}
     health = get("/health", health_headers, "health")
-    results.extend(assess_health(target, health, verification))
+    results.extend(assess_health(target, health, verification, token=token))
 
 
-def _printable_response(response: HttpResponse) -> HttpResponse:
+def _contains_token(response: HttpResponse, token: str) -> bool:
+    texts = [response.reason, *response.headers.values()]
+    return any(token in text for text in texts) or token.encode() in response.body
+
+
+def _printable_response(response: HttpResponse, token: str) -> HttpResponse:
     # The status line and headers reach the output: the reason, the location of a
-    # redirect and the content type.
+    # redirect and the content type. The body is made printable as it is parsed.
     return replace(
         response,
-        reason=server_text(response.reason),
-        headers={name: server_text(value) for name, value in response.headers.items()},
+        reason=server_text(response.reason, token=token),
+        headers={name: server_text(value, token=token) for name, value in response.headers.items()},
     )
 
 
@@ -532,7 +548,11 @@ def assess_ping(response: HttpResponse) -> CheckResult:
 
 
 def assess_health(
-    target: BridgeUrl, response: HttpResponse, verification: Verification | None = None
+    target: BridgeUrl,
+    response: HttpResponse,
+    verification: Verification | None = None,
+    *,
+    token: str | None = None,
 ) -> list[CheckResult]:
     """Return the health check and one check per component the health report lists.
 
@@ -540,7 +560,8 @@ def assess_health(
     followed, and any other status outside 2xx fails even when a report comes with it. A
     2xx response must be the JSON report with every component in state "healthy". An HTML
     page in its place means the bridge is waiting for setup. The bridge's version and build
-    are stored in `verification` when given.
+    are stored in `verification` when given. Should the report contain `token`, it is
+    replaced by "[redacted]".
     """
     status = f"{response.status} {response.reason}".strip()
     if response.status in (401, 403):
@@ -570,7 +591,7 @@ def assess_health(
         ]
 
     try:
-        report = parse_health_report(response.body)
+        report = parse_health_report(response.body, token=token)
     except ValueError as error:
         if success:
             content_type = response.headers.get("content-type", "no content type")
@@ -611,13 +632,14 @@ class HealthReport:
     retrieved_at: str | None
 
 
-def parse_health_report(body: bytes) -> HealthReport:
+def parse_health_report(body: bytes, *, token: str | None = None) -> HealthReport:
     """Parse the JSON body of `GET /health`.
 
     The shape is `{"build", "version", "reports": [{"source", "time", "expires", "state"}],
     "retrievedAt"}`. `reports` and each entry's `source` and `state` are required; the
     others are shown when present. Every text in the result has passed through
-    scripts.servertext.server_text, so it is cut short and has no control characters.
+    scripts.servertext.server_text, so it has `token` redacted, is cut short and has no
+    control characters.
 
     :raises ValueError: with a short reason when the body is not JSON or not that shape.
     """
@@ -645,18 +667,18 @@ def parse_health_report(body: bytes) -> HealthReport:
             raise ValueError(f"reports[{index}] has no 'source' or 'state' string")
         reports.append(
             ComponentReport(
-                source=server_text(source),
-                state=server_text(state),
-                time=_optional_text(entry.get("time")),
-                expires=_optional_text(entry.get("expires")),
+                source=server_text(source, token=token),
+                state=server_text(state, token=token),
+                time=_optional_text(entry.get("time"), token),
+                expires=_optional_text(entry.get("expires"), token),
             )
         )
 
     return HealthReport(
-        version=_optional_text(document.get("version")) or "unknown",
-        build=_optional_text(document.get("build")) or "unknown",
+        version=_optional_text(document.get("version"), token) or "unknown",
+        build=_optional_text(document.get("build"), token) or "unknown",
         reports=reports,
-        retrieved_at=_optional_text(document.get("retrievedAt")),
+        retrieved_at=_optional_text(document.get("retrievedAt"), token),
     )
 
 
@@ -739,10 +761,10 @@ def _is_html(response: HttpResponse) -> bool:
     return content_type.startswith("text/html") or response.body.lstrip()[:1] == b"<"
 
 
-def _optional_text(value: object) -> str | None:
+def _optional_text(value: object, token: str | None) -> str | None:
     if value is None or isinstance(value, dict | list):
         return None
-    return server_text(value)
+    return server_text(value, token=token)
 
 
 def _parse_time(text: str | None) -> datetime | None:
@@ -784,12 +806,9 @@ def _fingerprint(certificate: x509.Certificate) -> bytes:
 
 
 def _redact(result: CheckResult, token: str) -> CheckResult:
-    if token in result.detail or token in result.fix or token in result.name:
-        log.warning("a server response contained the bearer token; it is redacted from the output")
-        return replace(
-            result,
-            name=result.name.replace(token, REDACTED),
-            detail=result.detail.replace(token, REDACTED),
-            fix=result.fix.replace(token, REDACTED),
-        )
-    return result
+    return replace(
+        result,
+        name=redact(result.name, token),
+        detail=redact(result.detail, token),
+        fix=redact(result.fix, token),
+    )

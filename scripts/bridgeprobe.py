@@ -365,7 +365,8 @@ def get(
             headers={name.lower(): value for name, value in response.getheaders()},
             body=body,
         )
-        log.debug("GET %s from %s: %d %s", path, where, result.status, result.reason)
+        # The reason phrase is left out: it is server text, which may echo the token.
+        log.debug("GET %s from %s: status %d", path, where, result.status)
         return result
 
     except ConnectionRefusedError:

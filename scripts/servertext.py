@@ -1,11 +1,16 @@
 """Text a server sent, made safe to print in verify's lines and JSON document.
 
 A hostile or broken server controls its health report, status line, headers and certificate
-names. Control characters in them could forge output lines or drive the terminal, so each
-one is shown as an escape, and long values are cut.
+names. It may echo the bearer token in them, which is replaced by "[redacted]". Control
+characters in them could forge output lines or drive the terminal, so each one is shown as
+an escape, and long values are cut.
 """
 
+import json
+import re
 import unicodedata
+
+REDACTED = "[redacted]"
 
 # Longer server text is cut, so that no single value floods the output.
 MAX_SERVER_TEXT = 200
@@ -45,6 +50,22 @@ def shorten(text: str, limit: int = MAX_SERVER_TEXT) -> str:
     return f"{text[:limit]}... ({len(text) - limit} more characters)"
 
 
-def server_text(value: object, *, limit: int = MAX_SERVER_TEXT) -> str:
-    """Return a value the server sent as text to show: cut to `limit`, controls escaped."""
-    return escape_controls(shorten(str(value), limit))
+def redact(text: str, token: str | None) -> str:
+    """Replace each `token` in `text`, with any `Bearer ` before it, by "[redacted]".
+
+    The token's JSON string form is replaced too, so that a rendered JSON document can be
+    redacted as a whole.
+    """
+    if not token:
+        return text
+    forms = sorted({token, json.dumps(token)[1:-1]}, key=len, reverse=True)
+    pattern = r"(?i:bearer\s+)?(?:" + "|".join(re.escape(form) for form in forms) + ")"
+    return re.sub(pattern, REDACTED, text)
+
+
+def server_text(value: object, *, token: str | None = None, limit: int = MAX_SERVER_TEXT) -> str:
+    """Return a value the server sent as text to show: token redacted, cut, controls escaped.
+
+    The token is redacted before the text is cut, so that the cut cannot leave part of it.
+    """
+    return escape_controls(shorten(redact(str(value), token), limit))

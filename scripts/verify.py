@@ -102,30 +102,32 @@ def verify(
 
     log.debug("verifying the bridge at %s", target.url)
     verification = bridgecheck.check_bridge(target, token, context=context, timeout=timeout)
-    typer.echo(_render(verification, target.url, json_output=json_output))
+    typer.echo(_render(verification, target.url, token, json_output=json_output))
 
     code = checks.exit_code(verification.results)
     if code:
         raise typer.Exit(code=code)
 
 
-def _render(verification: "Verification", url: str, *, json_output: bool) -> str:
+def _render(verification: "Verification", url: str, token: str, *, json_output: bool) -> str:
     from scripts import checks
-    from scripts.servertext import escape_controls
+    from scripts.servertext import escape_controls, redact
 
-    # Text from the server was made printable where it entered the report. Escaping every
-    # field again guards against any path that missed it.
+    # Text from the server was redacted and made printable where it entered the report.
+    # Escaping every field and redacting the whole output again guards against any path
+    # that missed it.
     results = [_printable(result) for result in verification.results]
-    if not json_output:
-        return checks.render_lines(results)
-
-    version, build = verification.bridge_version, verification.bridge_build
-    return checks.render_json(
-        results,
-        url=url,
-        bridge_version=None if version is None else escape_controls(version),
-        bridge_build=None if build is None else escape_controls(build),
-    )
+    if json_output:
+        version, build = verification.bridge_version, verification.bridge_build
+        rendered = checks.render_json(
+            results,
+            url=url,
+            bridge_version=None if version is None else escape_controls(version),
+            bridge_build=None if build is None else escape_controls(build),
+        )
+    else:
+        rendered = checks.render_lines(results)
+    return redact(rendered, token)
 
 
 def _printable(result: "CheckResult") -> "CheckResult":

@@ -153,6 +153,24 @@ def test_parse_health_report_rejects_other_shapes(body, reason):
         parse_health_report(body)
 
 
+def test_parse_health_report_redacts_token():
+    token = "scimtest-Zq8vN3kL5pR7tW2xY9bC4dF6"
+    body = json.dumps(
+        {
+            "version": f"Bearer {token}",
+            "build": token,
+            "reports": [{"source": token, "state": "healthy", "expires": token}],
+        }
+    ).encode()
+
+    parsed = parse_health_report(body, token=token)
+
+    assert parsed.version == "[redacted]"
+    assert parsed.build == "[redacted]"
+    assert parsed.reports[0].source == "[redacted]"
+    assert parsed.reports[0].expires == "[redacted]"
+
+
 def test_assess_health_ok_needs_success_status():
     results = assess_health(TARGET, response(200, report("healthy", "healthy")))
 

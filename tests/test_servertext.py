@@ -1,8 +1,10 @@
-"""scripts.servertext: text from a server, escaped and cut before it is shown."""
+"""scripts.servertext: text from a server, redacted, cut and escaped before it is shown."""
 
 import pytest
 
-from scripts.servertext import MAX_SERVER_TEXT, escape_controls, server_text, shorten
+from scripts.servertext import MAX_SERVER_TEXT, escape_controls, redact, server_text, shorten
+
+TOKEN = "scimtest-Zq8vN3kL5pR7tW2xY9bC4dF6"
 
 
 @pytest.mark.parametrize(
@@ -41,3 +43,35 @@ def test_server_text_cuts_then_escapes():
 
 def test_server_text_converts_numbers():
     assert server_text(209031) == "209031"
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        (TOKEN, "[redacted]"),
+        (f"Bearer {TOKEN}", "[redacted]"),
+        (f"bearer \t {TOKEN}", "[redacted]"),
+        (f"got {TOKEN}; again {TOKEN}!", "got [redacted]; again [redacted]!"),
+        ("Bearer of other news", "Bearer of other news"),
+    ],
+)
+def test_redact_replaces_token(text, expected):
+    assert redact(text, TOKEN) == expected
+
+
+def test_redact_replaces_json_string_form():
+    token = 'scim"test\\token'
+    rendered = '{"version": "scim\\"test\\\\token"}'
+
+    assert redact(rendered, token) == '{"version": "[redacted]"}'
+
+
+def test_redact_without_token_keeps_text():
+    assert redact("Bearer abc", None) == "Bearer abc"
+
+
+def test_server_text_redacts_before_cutting():
+    text = server_text("x" * (MAX_SERVER_TEXT - 5) + TOKEN, token=TOKEN)
+
+    assert TOKEN[:5] not in text
+    assert text.startswith("x" * (MAX_SERVER_TEXT - 5) + "[red")

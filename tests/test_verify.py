@@ -14,7 +14,10 @@ import pytest
 import trustme
 from typer.testing import CliRunner
 
+from scripts.bridgecheck import Verification
+from scripts.checks import CheckResult, Status
 from scripts.cli import app
+from scripts.verify import _render
 from tests.bridge_standin import (
     BUILD,
     VERSION,
@@ -327,6 +330,82 @@ def test_verify_cuts_long_server_text(bridge, token_file, ca_file, caplog):
     assert result.exit_code == 0, result.output
     version = json.loads(result.stdout)["bridge_version"]
     assert version == "9" * 200 + "... (4800 more characters)"
+
+
+def echoing_health_body(echoed):
+    document = {
+        "build": echoed,
+        "version": "Bearer " + echoed,
+        "reports": [{"source": echoed, "state": "healthy", "time": echoed}],
+    }
+    return json.dumps(document).encode()
+
+
+def test_verify_json_redacts_token_in_version(bridge, token_file, ca_file, caplog):
+    bridge.health_body = echoing_health_body(TOKEN)
+
+    result = run(verify_args(bridge.url(), token_file, ca_file, "--json"), caplog)
+
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert document["bridge_version"] == "[redacted]"
+    assert document["bridge_build"] == "[redacted]"
+    assert document["checks"][-1]["name"] == "component [redacted]"
+    assert "contains the bearer token" in caplog.text
+
+
+def test_verify_redacts_token_in_health_report(bridge, token_file, ca_file, caplog):
+    bridge.health_body = echoing_health_body(TOKEN)
+
+    result = run(verify_args(bridge.url(), token_file, ca_file), caplog)
+
+    assert result.exit_code == 0, result.output
+    lines = lines_of(result.stdout)
+    assert "bridge [redacted] (build [redacted])" in lines["health"]
+    assert "reported [redacted]" in lines["component [redacted]"]
+
+
+def test_verify_redacts_json_escaped_token(bridge, token_file, ca_file, caplog):
+    # JSON lets a server spell each character as \uXXXX, so the token is not in the body
+    # as sent, only in the parsed report.
+    escaped = "".join(f"\\u{ord(character):04x}" for character in TOKEN)
+    reports = '[{"source": "SCIMServer", "state": "healthy"}]'
+    bridge.health_body = f'{{"version": "{escaped}", "reports": {reports}}}'.encode()
+
+    result = run(verify_args(bridge.url(), token_file, ca_file, "--json"), caplog)
+
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["bridge_version"] == "[redacted]"
+
+
+def unclean_verification():
+    """Results that skipped the cleaning where server text enters the report."""
+    return Verification(
+        results=[CheckResult(f"component {TOKEN}\n", Status.OK, f"Bearer {TOKEN}\x1b[2J", TOKEN)],
+        bridge_version=f"\r{TOKEN}",
+        bridge_build=TOKEN,
+    )
+
+
+def test_render_lines_guards_every_field():
+    rendered = _render(unclean_verification(), "https://127.0.0.1/", TOKEN, json_output=False)
+
+    assert TOKEN not in rendered
+    assert "\x1b" not in rendered
+    assert rendered.splitlines() == [
+        "ok    component [redacted]\\n  [redacted]\\x1b[2J -> [redacted]"
+    ]
+
+
+def test_render_json_guards_every_field():
+    rendered = _render(unclean_verification(), "https://127.0.0.1/", TOKEN, json_output=True)
+
+    assert TOKEN not in rendered
+    document = json.loads(rendered)
+    assert document["bridge_version"] == "\\r[redacted]"
+    assert document["bridge_build"] == "[redacted]"
+    assert document["checks"][0]["name"] == "component [redacted]\\n"
+    assert document["checks"][0]["detail"] == "[redacted]\\x1b[2J"
 
 
 def test_verify_expired_certificate(tmp_path, ca, token_file, ca_file, caplog):

@@ -242,7 +242,8 @@ def check_bridge(
         verification.results.append(
             CheckResult(failure.step, Status.FAIL, failure.message, failure.fix)
         )
-    # Server text was redacted where it entered the results; this catches any other path.
+    # Server text was redacted where it entered the results, so this only catches a path
+    # that missed it.
     verification.results = [_redact(result, token) for result in verification.results]
     if verification.bridge_version is not None:
         verification.bridge_version = redact(verification.bridge_version, token)

@@ -54,7 +54,8 @@ def redact(text: str, token: str | None) -> str:
     """Replace each `token` in `text`, with any `Bearer ` before it, by "[redacted]".
 
     The token's JSON string form is replaced too, so that a rendered JSON document can be
-    redacted as a whole.
+    redacted as a whole. NOTE: a token the server altered (cut, split across values, or
+    percent-encoded in a URL) is not recognized.
     """
     if not token:
         return text

@@ -29,6 +29,7 @@ from infra.errors import InvalidInput, ScimBridgeError
 from scripts import bridgeprobe
 from scripts.bridgeprobe import HttpResponse, ProbeFailed, TlsProbe
 from scripts.checks import CheckResult, Status
+from scripts.servertext import REDACTED, redact, server_text
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +37,6 @@ log = logging.getLogger(__name__)
 EXPIRY_WARNING_DAYS = 14
 
 HEALTHY = "healthy"
-
-REDACTED = "[redacted]"
 
 # OpenSSL verification error codes (X509_V_ERR_*) that get their own explanation.
 _UNABLE_TO_GET_ISSUER_CERT = 2
@@ -229,8 +228,9 @@ def check_bridge(
     """Run the checks in order against the bridge at `target` and return their results.
 
     A failed lookup, connection or certificate verification ends the run, because the later
-    checks would fail the same way or would send the token to an unverified server. Every
-    result is returned with the token replaced by "[redacted]", should a server echo it.
+    checks would fail the same way or would send the token to an unverified server. Should a
+    server echo the token, every result and the bridge's version and build have it replaced
+    by "[redacted]".
 
     :param timeout: seconds to wait for each step (lookup, connection, handshake, response).
     """
@@ -242,7 +242,13 @@ def check_bridge(
         verification.results.append(
             CheckResult(failure.step, Status.FAIL, failure.message, failure.fix)
         )
+    # Server text was redacted where it entered the results, so this only catches a path
+    # that missed it.
     verification.results = [_redact(result, token) for result in verification.results]
+    if verification.bridge_version is not None:
+        verification.bridge_version = redact(verification.bridge_version, token)
+    if verification.bridge_build is not None:
+        verification.bridge_build = redact(verification.bridge_build, token)
     return verification
 
 
@@ -267,7 +273,7 @@ def _run_checks(
         return
 
     def get(path: str, headers: dict[str, str], step: str) -> HttpResponse:
-        return bridgeprobe.get(
+        response = bridgeprobe.get(
             probe.address,
             target.host,
             target.port,
@@ -277,12 +283,35 @@ def _run_checks(
             headers={"User-Agent": "scim-bridge-verify", **headers},
             step=step,
         )
+        if _contains_token(response, token):
+            log.warning(
+                "the response to GET %s contains the bearer token; the output shows %s "
+                "in its place",
+                path,
+                REDACTED,
+            )
+        return _printable_response(response, token)
 
     results.append(assess_ping(get("/ping", {}, "ping")))
 
     health_headers = {"Accept": "application/json", "Authorization": f"Bearer {token}"}
     health = get("/health", health_headers, "health")
-    results.extend(assess_health(target, health, verification))
+    results.extend(assess_health(target, health, verification, token=token))
+
+
+def _contains_token(response: HttpResponse, token: str) -> bool:
+    texts = [response.reason, *response.headers.values()]
+    return any(token in text for text in texts) or token.encode() in response.body
+
+
+def _printable_response(response: HttpResponse, token: str) -> HttpResponse:
+    # The status line and headers reach the output: the reason, the location of a
+    # redirect and the content type. The body is made printable as it is parsed.
+    return replace(
+        response,
+        reason=server_text(response.reason, token=token),
+        headers={name: server_text(value, token=token) for name, value in response.headers.items()},
+    )
 
 
 def assess_resolution(target: BridgeUrl, addresses: list[str]) -> CheckResult:
@@ -520,7 +549,11 @@ def assess_ping(response: HttpResponse) -> CheckResult:
 
 
 def assess_health(
-    target: BridgeUrl, response: HttpResponse, verification: Verification | None = None
+    target: BridgeUrl,
+    response: HttpResponse,
+    verification: Verification | None = None,
+    *,
+    token: str | None = None,
 ) -> list[CheckResult]:
     """Return the health check and one check per component the health report lists.
 
@@ -528,7 +561,8 @@ def assess_health(
     followed, and any other status outside 2xx fails even when a report comes with it. A
     2xx response must be the JSON report with every component in state "healthy". An HTML
     page in its place means the bridge is waiting for setup. The bridge's version and build
-    are stored in `verification` when given.
+    are stored in `verification` when given. Should the report contain `token`, it is
+    replaced by "[redacted]".
     """
     status = f"{response.status} {response.reason}".strip()
     if response.status in (401, 403):
@@ -558,7 +592,7 @@ def assess_health(
         ]
 
     try:
-        report = parse_health_report(response.body)
+        report = parse_health_report(response.body, token=token)
     except ValueError as error:
         if success:
             content_type = response.headers.get("content-type", "no content type")
@@ -599,18 +633,24 @@ class HealthReport:
     retrieved_at: str | None
 
 
-def parse_health_report(body: bytes) -> HealthReport:
+def parse_health_report(body: bytes, *, token: str | None = None) -> HealthReport:
     """Parse the JSON body of `GET /health`.
 
     The shape is `{"build", "version", "reports": [{"source", "time", "expires", "state"}],
     "retrievedAt"}`. `reports` and each entry's `source` and `state` are required; the
-    others are shown when present.
+    others are shown when present. Every text in the result has passed through
+    scripts.servertext.server_text, so it has `token` redacted, is cut short and has no
+    control characters.
 
     :raises ValueError: with a short reason when the body is not JSON or not that shape.
     """
     try:
         document = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except RecursionError:
+        # json's decoder recurses once per nested array or object.
+        raise ValueError("the body is JSON nested too deeply to be a health report") from None
+    except ValueError:
+        # Also raised for an integer of more digits than sys.get_int_max_str_digits().
         raise ValueError("the body is not JSON") from None
 
     if not isinstance(document, dict):
@@ -628,18 +668,18 @@ def parse_health_report(body: bytes) -> HealthReport:
             raise ValueError(f"reports[{index}] has no 'source' or 'state' string")
         reports.append(
             ComponentReport(
-                source=source,
-                state=state,
-                time=_optional_text(entry.get("time")),
-                expires=_optional_text(entry.get("expires")),
+                source=server_text(source, token=token),
+                state=server_text(state, token=token),
+                time=_optional_text(entry.get("time"), token),
+                expires=_optional_text(entry.get("expires"), token),
             )
         )
 
     return HealthReport(
-        version=_optional_text(document.get("version")) or "unknown",
-        build=_optional_text(document.get("build")) or "unknown",
+        version=_optional_text(document.get("version"), token) or "unknown",
+        build=_optional_text(document.get("build"), token) or "unknown",
         reports=reports,
-        retrieved_at=_optional_text(document.get("retrievedAt")),
+        retrieved_at=_optional_text(document.get("retrievedAt"), token),
     )
 
 
@@ -722,10 +762,10 @@ def _is_html(response: HttpResponse) -> bool:
     return content_type.startswith("text/html") or response.body.lstrip()[:1] == b"<"
 
 
-def _optional_text(value: object) -> str | None:
+def _optional_text(value: object, token: str | None) -> str | None:
     if value is None or isinstance(value, dict | list):
         return None
-    return str(value)
+    return server_text(value, token=token)
 
 
 def _parse_time(text: str | None) -> datetime | None:
@@ -747,7 +787,7 @@ def certificate_names(certificate: x509.Certificate) -> str:
     except x509.ExtensionNotFound:
         return _common_name(certificate.subject)
 
-    names = extension.value.get_values_for_type(x509.DNSName)
+    names = [server_text(name) for name in extension.value.get_values_for_type(x509.DNSName)]
     addresses = [str(address) for address in extension.value.get_values_for_type(x509.IPAddress)]
     everything = names + addresses
     if len(everything) > 5:
@@ -758,8 +798,8 @@ def certificate_names(certificate: x509.Certificate) -> str:
 def _common_name(name: x509.Name) -> str:
     attributes = name.get_attributes_for_oid(NameOID.COMMON_NAME)
     if attributes:
-        return str(attributes[0].value)
-    return name.rfc4514_string() or "(empty name)"
+        return server_text(attributes[0].value)
+    return server_text(name.rfc4514_string()) or "(empty name)"
 
 
 def _fingerprint(certificate: x509.Certificate) -> bytes:
@@ -767,12 +807,9 @@ def _fingerprint(certificate: x509.Certificate) -> bytes:
 
 
 def _redact(result: CheckResult, token: str) -> CheckResult:
-    if token in result.detail or token in result.fix or token in result.name:
-        log.warning("a server response contained the bearer token; it is redacted from the output")
-        return replace(
-            result,
-            name=result.name.replace(token, REDACTED),
-            detail=result.detail.replace(token, REDACTED),
-            fix=result.fix.replace(token, REDACTED),
-        )
-    return result
+    return replace(
+        result,
+        name=redact(result.name, token),
+        detail=redact(result.detail, token),
+        fix=redact(result.fix, token),
+    )

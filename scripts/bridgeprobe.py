@@ -4,11 +4,14 @@ Each probe returns what the server sent, or raises ProbeFailed naming the step t
 and why. Whether what the server sent is acceptable is decided in scripts.bridgecheck.
 """
 
+import functools
 import http.client
+import io
 import logging
 import socket
 import ssl
 import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -244,19 +247,87 @@ def _connect(
     )
 
 
+class _Deadline:
+    """The monotonic-clock deadline of one request, and how many response bytes arrived by then."""
+
+    def __init__(self, seconds: float) -> None:
+        self.expires = time.monotonic() + seconds
+        self.bytes_read = 0
+
+    def remaining(self) -> float:
+        """Return the seconds left.
+
+        :raises TimeoutError: when none are left.
+        """
+        left = self.expires - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("the request's deadline has passed")
+        return left
+
+
+class _DeadlineReader(io.RawIOBase):
+    """Reads a socket with each read's timeout set to the time left before the deadline.
+
+    A socket timeout alone bounds each read, so a server sending a byte at a time could
+    keep a response going for as long as it likes.
+    """
+
+    def __init__(self, sock: socket.socket, deadline: _Deadline) -> None:
+        super().__init__()
+        self._sock = sock
+        # The socket file counts as a reference, so the socket stays open after
+        # http.client closes the connection and hands the rest of the response to its reader.
+        self._file = sock.makefile("rb", buffering=0)
+        self._deadline = deadline
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:
+        self._sock.settimeout(self._deadline.remaining())
+        count = self._file.readinto(buffer) or 0
+        self._deadline.bytes_read += count
+        return count
+
+    def close(self) -> None:
+        self._file.close()
+        super().close()
+
+
+class _DeadlineResponse(http.client.HTTPResponse):
+    """An HTTP response whose status line, headers and body must all arrive by a deadline."""
+
+    def __init__(self, sock: socket.socket, *args: object, deadline: _Deadline, **kwargs: object):
+        super().__init__(sock, *args, **kwargs)
+        self.fp.close()
+        self.fp = io.BufferedReader(_DeadlineReader(sock, deadline))
+
+
 class _PinnedHTTPSConnection(http.client.HTTPSConnection):
-    """An HTTPS connection to one address, verifying the certificate for the host name."""
+    """An HTTPS connection to one address, verifying the certificate for the host name.
+
+    Connecting, the TLS handshake, sending the request and reading the whole response all
+    have to finish by `deadline`.
+    """
 
     def __init__(
-        self, address: str, host: str, port: int, context: ssl.SSLContext, timeout: float
+        self, address: str, host: str, port: int, context: ssl.SSLContext, deadline: _Deadline
     ) -> None:
-        super().__init__(host, port, timeout=timeout, context=context)
+        super().__init__(host, port, context=context)
         self._address = address
         self._tls_context = context
+        self._deadline = deadline
+        self.response_class = functools.partial(_DeadlineResponse, deadline=deadline)
 
     def connect(self) -> None:
-        sock = socket.create_connection((self._address, self.port), timeout=self.timeout)
+        sock = socket.create_connection(
+            (self._address, self.port), timeout=self._deadline.remaining()
+        )
+        # CPython applies the socket timeout to the TLS handshake as a whole, not to each
+        # read of it (checked on CPython 3.11).
+        sock.settimeout(self._deadline.remaining())
         self.sock = self._tls_context.wrap_socket(sock, server_hostname=self.host)
+        self.sock.settimeout(self._deadline.remaining())
 
 
 def get(
@@ -272,14 +343,19 @@ def get(
 ) -> HttpResponse:
     """Send `GET path` to `address` with the given headers and return the response.
 
-    Redirects are returned, never followed, so headers go to this host only.
+    Redirects are returned, never followed, so headers go to this host only. At most
+    MAX_BODY_BYTES of the body are read.
 
-    :raises ProbeFailed: (named `step`) when the connection is refused or fails, or no
-        complete response arrives within `timeout` seconds per read.
+    :raises ProbeFailed: (named `step`) when the connection is refused or fails, or the
+        whole request (connection, handshake, response headers and body) does not complete
+        within `timeout` seconds.
     """
     where = endpoint(address, port)
-    connection = _PinnedHTTPSConnection(address, host, port, context, timeout)
+    deadline = _Deadline(timeout)
+    connection = _PinnedHTTPSConnection(address, host, port, context, deadline)
+    response = None
     try:
+        connection.connect()
         connection.request("GET", path, headers=dict(headers))
         response = connection.getresponse()
         body = response.read(MAX_BODY_BYTES)
@@ -289,7 +365,8 @@ def get(
             headers={name.lower(): value for name, value in response.getheaders()},
             body=body,
         )
-        log.debug("GET %s from %s: %d %s", path, where, result.status, result.reason)
+        # The reason phrase is left out: it is server text, which may echo the token.
+        log.debug("GET %s from %s: status %d", path, where, result.status)
         return result
 
     except ConnectionRefusedError:
@@ -302,7 +379,8 @@ def get(
     except TimeoutError:
         raise ProbeFailed(
             step,
-            f"GET {path}: no response from {where} within {timeout:g} s",
+            f"GET {path} did not complete within {timeout:g} s: timed out "
+            f"{_unfinished_phase(connection, response, deadline)} {where}",
             fix="check the bridge's logs and that the load balancer forwards to it, "
             "or raise --timeout",
         ) from None
@@ -321,4 +399,20 @@ def get(
         ) from None
 
     finally:
+        if response is not None:
+            response.close()
         connection.close()
+
+
+def _unfinished_phase(
+    connection: http.client.HTTPConnection,
+    response: http.client.HTTPResponse | None,
+    deadline: _Deadline,
+) -> str:
+    if connection.sock is None and response is None:
+        return "connecting to"
+    if response is not None:
+        return "reading the response body from"
+    if deadline.bytes_read:
+        return "reading the response headers from"
+    return "waiting for the response from"

@@ -32,6 +32,19 @@ SETUP_PAGE = b"""<!DOCTYPE html>
 """
 
 
+# A trickled response sends one piece per interval, so each read completes quickly while the
+# response as a whole takes TRICKLE_PIECES * TRICKLE_INTERVAL seconds (30 s).
+TRICKLE_INTERVAL = 0.1
+TRICKLE_PIECES = 300
+
+
+class Trickle(enum.Enum):
+    """The part of a response that the stand-in sends a few bytes at a time, never finishing."""
+
+    HEADERS = "headers"
+    BODY = "body"
+
+
 class HealthAnswer(enum.Enum):
     """What the stand-in sends for `GET /health`."""
 
@@ -71,7 +84,10 @@ class BridgeStandIn:
 
     Attributes tests may change while it runs: `token` (the accepted bearer token),
     `reports`, `health_answer`, `health_status`, `reject_status`, `ping_status`,
-    `redirect_location`, `echo_token_in_location`, and `hang_paths` (paths that get no response).
+    `redirect_location`, `echo_token_in_location`, `hang_paths` (paths that get no response),
+    `trickle_paths` (paths whose response headers or body arrive a piece at a time), and
+    `health_body` (bytes sent as the body of an authorized `GET /health` in place of the
+    report).
     """
 
     def __init__(self, pem_file: Path, *, token: str) -> None:
@@ -84,6 +100,8 @@ class BridgeStandIn:
         self.redirect_location = "https://elsewhere.invalid/health"
         self.echo_token_in_location = False
         self.hang_paths: set[str] = set()
+        self.trickle_paths: dict[str, Trickle] = {}
+        self.health_body: bytes | None = None
         self.requests: list[RecordedRequest] = []
 
         self._release = threading.Event()
@@ -163,6 +181,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.close_connection = True
             return
 
+        trickle = standin.trickle_paths.get(self.path)
+        if trickle is not None:
+            self._trickle(trickle, standin)
+            return
+
         if self.path == "/ping":
             self._send(standin.ping_status, "text/plain", b"pong")
         elif self.path == "/health":
@@ -187,8 +210,30 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self._send(standin.reject_status, "text/plain", b"Unauthorized")
             return
 
-        body = json.dumps(standin.health_document()).encode()
+        body = standin.health_body
+        if body is None:
+            body = json.dumps(standin.health_document()).encode()
         self._send(standin.health_status, "application/json", body)
+
+    def _trickle(self, part: Trickle, standin: BridgeStandIn) -> None:
+        self.close_connection = True
+        if part is Trickle.HEADERS:
+            self.wfile.write(b"HTTP/1.1 200 OK\r\n")
+            piece = b"X-Padding: 1\r\n"
+        else:
+            self.wfile.write(
+                b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                b"Content-Length: 100000\r\n\r\n"
+            )
+            piece = b" "
+
+        for _ in range(TRICKLE_PIECES):
+            if standin._release.wait(TRICKLE_INTERVAL):
+                return
+            try:
+                self.wfile.write(piece)
+            except OSError:
+                return  # The client gave up, as it should.
 
     def _send(
         self,

@@ -6,6 +6,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import trustme
 from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from scripts.bridgecheck import (
     BridgeUrl,
@@ -17,6 +20,7 @@ from scripts.bridgecheck import (
     assess_health,
     assess_ping,
     assess_untrusted_chain,
+    certificate_names,
     clean_token,
     issuance_path,
     parse_bridge_url,
@@ -139,11 +143,32 @@ def test_parse_health_report_reads_documented_shape():
         (b'{"version": "2.9.3"}', "no 'reports' list"),
         (b'{"reports": ["healthy"]}', "reports[0] is not an object"),
         (b'{"reports": [{"source": "RedisCache"}]}', "reports[0] has no 'source' or 'state'"),
+        (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
+        (b'{"reports": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", "nested too deeply"),
+        (b'{"reports": [], "version": ' + b"9" * 5000 + b"}", "not JSON"),
     ],
 )
 def test_parse_health_report_rejects_other_shapes(body, reason):
     with pytest.raises(ValueError, match=reason.replace("[", r"\[").replace("]", r"\]")):
         parse_health_report(body)
+
+
+def test_parse_health_report_redacts_token():
+    token = "scimtest-Zq8vN3kL5pR7tW2xY9bC4dF6"
+    body = json.dumps(
+        {
+            "version": f"Bearer {token}",
+            "build": token,
+            "reports": [{"source": token, "state": "healthy", "expires": token}],
+        }
+    ).encode()
+
+    parsed = parse_health_report(body, token=token)
+
+    assert parsed.version == "[redacted]"
+    assert parsed.build == "[redacted]"
+    assert parsed.reports[0].source == "[redacted]"
+    assert parsed.reports[0].expires == "[redacted]"
 
 
 def test_assess_health_ok_needs_success_status():
@@ -221,6 +246,53 @@ def test_assess_expiry_thresholds(days_left, status):
     )
 
     assert assess_expiry(leaf[0], NOW).status is status
+
+
+def self_signed(*dns_names):
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "test")])
+    alternative_names = x509.SubjectAlternativeName(
+        [x509.DNSName(dns_name) for dns_name in dns_names]
+    )
+    return (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(NOW)
+        .not_valid_after(NOW + timedelta(days=1))
+        .add_extension(alternative_names, critical=False)
+        .sign(key, hashes.SHA256())
+    )
+
+
+def test_certificate_names_escapes_control_characters():
+    certificate = self_signed("evil\x1b[2J\r\nok.example", "scim.example.com")
+
+    names = certificate_names(certificate)
+
+    assert names == "evil\\x1b[2J\\r\\nok.example, scim.example.com"
+
+
+def test_parse_health_report_escapes_server_text():
+    body = json.dumps(
+        {
+            "version": "2.9.3\x1b[0m",
+            "build": "1\u2028",
+            "reports": [{"source": "A\rB", "state": "healthy\n", "time": "\x00"}],
+            "retrievedAt": "\x9b",
+        }
+    ).encode()
+
+    parsed = parse_health_report(body)
+
+    assert parsed.version == "2.9.3\\x1b[0m"
+    assert parsed.build == "1\\u2028"
+    assert parsed.reports[0].source == "A\\rB"
+    assert parsed.reports[0].state == "healthy\\n"
+    assert parsed.reports[0].time == "\\x00"
+    assert parsed.retrieved_at == "\\x9b"
 
 
 def test_issuance_path_skips_unrelated_certificates():

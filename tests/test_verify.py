@@ -14,13 +14,17 @@ import pytest
 import trustme
 from typer.testing import CliRunner
 
+from scripts.bridgecheck import Verification
+from scripts.checks import CheckResult, Status
 from scripts.cli import app
+from scripts.verify import _render
 from tests.bridge_standin import (
     BUILD,
     VERSION,
     BridgeStandIn,
     HealthAnswer,
     SilentListener,
+    Trickle,
     unused_port,
     write_server_pem,
 )
@@ -270,6 +274,140 @@ def test_verify_redacts_token_echoed_by_server(bridge, token_file, ca_file, capl
     assert "?received=[redacted]" in lines_of(result.stdout)["health"]
 
 
+def test_verify_deeply_nested_health_report_fails(bridge, token_file, ca_file, caplog):
+    bridge.health_body = b"[" * 100_000 + b"]" * 100_000
+
+    result = run(verify_args(bridge.url(), token_file, ca_file), caplog)
+
+    assert result.exit_code == 1
+    assert isinstance(result.exception, SystemExit)
+    health = lines_of(result.stdout)["health"]
+    assert health.startswith("fail")
+    assert "the body is JSON nested too deeply" in health
+
+
+def hostile_health_body(*, version, source):
+    document = {
+        "build": BUILD,
+        "version": version,
+        "reports": [{"source": source, "state": "healthy"}],
+    }
+    return json.dumps(document).encode()
+
+
+def test_verify_escapes_control_characters_from_server(bridge, token_file, ca_file, caplog):
+    bridge.health_body = hostile_health_body(
+        version="\x1b]0;title\x07\x1b[31mred", source="A\rok    forged line\n\u2028next"
+    )
+
+    result = run(verify_args(bridge.url(), token_file, ca_file), caplog)
+
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert len(lines) == 7
+    assert lines[-1].startswith("ok    component A\\rok    forged line\\n\\u2028next  ")
+    assert "bridge \\x1b]0;title\\x07\\x1b[31mred (build" in lines[-2]
+    for character in "\r\x1b\x07\u2028":
+        assert character not in result.stdout
+
+
+def test_verify_json_escapes_control_characters(bridge, token_file, ca_file, caplog):
+    bridge.health_body = hostile_health_body(version="\x1b[2Jv", source="A\nB")
+
+    result = run(verify_args(bridge.url(), token_file, ca_file, "--json"), caplog)
+
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert document["bridge_version"] == "\\x1b[2Jv"
+    assert document["checks"][-1]["name"] == "component A\\nB"
+
+
+def test_verify_cuts_long_server_text(bridge, token_file, ca_file, caplog):
+    bridge.health_body = hostile_health_body(version="9" * 5000, source="SCIMServer")
+
+    result = run(verify_args(bridge.url(), token_file, ca_file, "--json"), caplog)
+
+    assert result.exit_code == 0, result.output
+    version = json.loads(result.stdout)["bridge_version"]
+    assert version == "9" * 200 + "... (4800 more characters)"
+
+
+def echoing_health_body(echoed):
+    document = {
+        "build": echoed,
+        "version": "Bearer " + echoed,
+        "reports": [{"source": echoed, "state": "healthy", "time": echoed}],
+    }
+    return json.dumps(document).encode()
+
+
+def test_verify_json_redacts_token_in_version(bridge, token_file, ca_file, caplog):
+    bridge.health_body = echoing_health_body(TOKEN)
+
+    result = run(verify_args(bridge.url(), token_file, ca_file, "--json"), caplog)
+
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert document["bridge_version"] == "[redacted]"
+    assert document["bridge_build"] == "[redacted]"
+    assert document["checks"][-1]["name"] == "component [redacted]"
+    assert "contains the bearer token" in caplog.text
+
+
+def test_verify_redacts_token_in_health_report(bridge, token_file, ca_file, caplog):
+    bridge.health_body = echoing_health_body(TOKEN)
+
+    result = run(verify_args(bridge.url(), token_file, ca_file), caplog)
+
+    assert result.exit_code == 0, result.output
+    lines = lines_of(result.stdout)
+    assert "bridge [redacted] (build [redacted])" in lines["health"]
+    assert "reported [redacted]" in lines["component [redacted]"]
+
+
+def test_verify_redacts_json_escaped_token(bridge, token_file, ca_file, caplog):
+    # JSON lets a server spell each character as \uXXXX, so the token is not in the body
+    # as sent, only in the parsed report.
+    escaped = "".join(f"\\u{ord(character):04x}" for character in TOKEN)
+    reports = '[{"source": "SCIMServer", "state": "healthy"}]'
+    bridge.health_body = f'{{"version": "{escaped}", "reports": {reports}}}'.encode()
+
+    result = run(verify_args(bridge.url(), token_file, ca_file, "--json"), caplog)
+
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["bridge_version"] == "[redacted]"
+
+
+def unclean_verification():
+    """Results that skipped the cleaning where server text enters the report."""
+    return Verification(
+        results=[CheckResult(f"component {TOKEN}\n", Status.OK, f"Bearer {TOKEN}\x1b[2J", TOKEN)],
+        bridge_version=f"\r{TOKEN}",
+        bridge_build=TOKEN,
+    )
+
+
+def test_render_lines_guards_every_field():
+    rendered = _render(unclean_verification(), "https://127.0.0.1/", TOKEN, json_output=False)
+
+    assert TOKEN not in rendered
+    assert "\x1b" not in rendered
+    assert rendered.splitlines() == [
+        "ok    component [redacted]\\n  [redacted]\\x1b[2J -> [redacted]"
+    ]
+
+
+def test_render_json_guards_every_field():
+    rendered = _render(unclean_verification(), "https://127.0.0.1/", TOKEN, json_output=True)
+
+    assert TOKEN not in rendered
+    document = json.loads(rendered)
+    assert document["bridge_version"] == "\\r[redacted]"
+    assert document["bridge_build"] == "[redacted]"
+    assert document["checks"][0]["name"] == "component [redacted]\\n"
+    assert document["checks"][0]["detail"] == "[redacted]\\x1b[2J"
+
+
 def test_verify_expired_certificate(tmp_path, ca, token_file, ca_file, caplog):
     expired = datetime.now(UTC) - timedelta(days=3)
     certificate = ca.issue_cert(
@@ -398,9 +536,35 @@ def test_verify_ping_timeout(bridge, token_file, ca_file, caplog):
     lines = lines_of(result.stdout)
     assert lines["tls"].startswith("ok")
     assert lines["ping"].startswith("fail")
-    assert "GET /ping: no response from 127.0.0.1" in lines["ping"]
-    assert "within 0.5 s" in lines["ping"]
+    assert "GET /ping did not complete within 0.5 s" in lines["ping"]
+    assert "waiting for the response from 127.0.0.1" in lines["ping"]
     assert "health" not in lines
+
+
+@pytest.mark.parametrize(
+    "part, phase",
+    [
+        (Trickle.HEADERS, "reading the response headers from 127.0.0.1"),
+        (Trickle.BODY, "reading the response body from 127.0.0.1"),
+    ],
+)
+def test_verify_trickled_response_times_out(bridge, token_file, ca_file, caplog, part, phase):
+    # Each piece arrives well within the timeout, so only a deadline for the whole
+    # request ends the step.
+    bridge.trickle_paths["/health"] = part
+
+    result = run(
+        [bridge.url(), "--token-file", str(token_file), "--ca-file", str(ca_file)]
+        + ["--timeout", "1"],
+        caplog,
+    )
+
+    assert result.exit_code == 1
+    lines = lines_of(result.stdout)
+    assert lines["ping"].startswith("ok")
+    assert lines["health"].startswith("fail")
+    assert "GET /health did not complete within 1 s" in lines["health"]
+    assert phase in lines["health"]
 
 
 def test_verify_refused_connection_names_step(token_file, ca_file, caplog):

@@ -2,6 +2,7 @@
 
 import logging
 import os
+import sys
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -82,7 +83,8 @@ def verify(
     """Check a running bridge: DNS, TLS chain and expiry, /ping and /health.
 
     Without --token-file or --token-env, the bearer token is asked for
-    without echo. It is sent only in the Authorization header of
+    without echo, or read as one line from standard input when that is not
+    a terminal. It is sent only in the Authorization header of
     GET /health, only to the bridge's host; redirects are not followed.
     """
     # The checks import cryptography and idna, which --help does not need.
@@ -193,6 +195,11 @@ def _read_token(token_file: Path | None, token_env: str | None) -> str:
             )
         return bridgecheck.clean_token(raw, source=source)
 
+    if not _stdin_is_terminal():
+        # Piped in, as in `op read ... | scim-bridge verify URL`. A prompt here would only
+        # print getpass's warning that input may be echoed.
+        return bridgecheck.clean_token(sys.stdin.readline(), source="standard input")
+
     # A default keeps an empty entry from prompting again, so that it is reported instead.
     try:
         raw = typer.prompt(
@@ -205,3 +212,7 @@ def _read_token(token_file: Path | None, token_env: str | None) -> str:
             "--token-env VAR when no one can type it"
         ) from None
     return bridgecheck.clean_token(raw, source="the prompt")
+
+
+def _stdin_is_terminal() -> bool:
+    return sys.stdin.isatty()

@@ -14,6 +14,7 @@ import pytest
 import trustme
 from typer.testing import CliRunner
 
+from scripts import verify as verify_module
 from scripts.bridgecheck import Verification
 from scripts.checks import CheckResult, Status
 from scripts.cli import app
@@ -606,11 +607,26 @@ def test_verify_token_from_environment(bridge, ca_file, caplog):
     assert bridge.requests[-1].headers["Authorization"] == f"Bearer {TOKEN}"
 
 
-def test_verify_token_from_prompt_is_not_echoed(bridge, ca_file, caplog):
+@pytest.fixture
+def terminal(monkeypatch):
+    """Make verify treat standard input as a terminal, so it prompts for the token."""
+    monkeypatch.setattr(verify_module, "_stdin_is_terminal", lambda: True)
+
+
+def test_verify_token_from_prompt_is_not_echoed(bridge, ca_file, caplog, terminal):
     result = run([bridge.url(), "--ca-file", str(ca_file)], caplog, input=TOKEN + "\n")
 
     assert result.exit_code == 0, result.output
     assert "Bearer token" in result.stderr
+    assert bridge.requests[-1].headers["Authorization"] == f"Bearer {TOKEN}"
+
+
+def test_verify_token_piped_without_prompt(bridge, ca_file, caplog):
+    result = run([bridge.url(), "--ca-file", str(ca_file)], caplog, input=TOKEN + "\n")
+
+    assert result.exit_code == 0, result.output
+    assert "Bearer token" not in result.stderr
+    assert "echoed" not in result.stderr
     assert bridge.requests[-1].headers["Authorization"] == f"Bearer {TOKEN}"
 
 
@@ -680,7 +696,7 @@ BAD_ARGUMENTS = {
         ["{url}", "--token-env", "CONTROL_TOKEN"],
         "the bearer token from --token-env 'CONTROL_TOKEN' has characters other than printable",
     ),
-    "empty entry at the prompt": (["{url}"], "the bearer token from the prompt is empty"),
+    "empty line on standard input": (["{url}"], "the bearer token from standard input is empty"),
     "plain http": (
         ["http://127.0.0.1:{port}", "--token-file", "{token_file}"],
         "URL: 'http://127.0.0.1:{port}' uses http",
@@ -778,7 +794,7 @@ def test_verify_bad_arguments_exit_2(bridge, tmp_path, token_file, caplog, args,
     assert "hunter2" not in result.stderr
 
 
-def test_verify_prompt_closed_input_exits_2(bridge, ca_file, caplog):
+def test_verify_prompt_closed_input_exits_2(bridge, ca_file, caplog, terminal):
     result = run([bridge.url(), "--ca-file", str(ca_file)], caplog)
 
     assert result.exit_code == 2

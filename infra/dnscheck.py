@@ -36,11 +36,14 @@ from infra.dnsdiscovery import (
     resolve_servers,
 )
 from infra.dnsinput import (
+    MAX_QUERY_TIMEOUT,
+    MAX_WAIT_TIMEOUT,
     format_server,
     is_ip_address,
     normalize_name,
     parse_expected,
     parse_record_type,
+    parse_seconds,
     parse_server,
 )
 from infra.dnsreport import (
@@ -369,8 +372,6 @@ def _plan(
             f"dns: --quorum {quorum} is out of range; expected 0 to {len(resolvers)}, "
             "the number of resolvers"
         )
-    if timeout <= 0:
-        raise InvalidDnsInput(f"dns: --timeout {timeout} is not positive; expected seconds > 0")
     nameserver_specs = [parse_server(text, "--nameserver") for text in nameservers or ()]
     resolver_specs = [parse_server(text, "--resolver") for text in resolvers]
     bootstrap = None
@@ -439,7 +440,8 @@ def check(
     :param resolvers: the recursive resolvers as `HOST[:PORT]`, asked only once every
         authoritative server answers the expected addresses.
     :param quorum: how many resolvers must match; None means all.
-    :param timeout: seconds each server gets to answer.
+    :param timeout: seconds each server gets to answer a query: a finite number above 0
+        and at most `MAX_QUERY_TIMEOUT`.
     :param check_aaaa: with IPv4 addresses expected, also ask the authoritative servers for
         AAAA records at the name and count any as a mismatch.
     :param bootstrap_resolver: `HOST[:PORT]` of the resolver used to find the nameservers
@@ -448,6 +450,7 @@ def check(
     :raises DnsCheckError: when the nameservers cannot be found.
     """
     started = time.monotonic()
+    parse_seconds(timeout, "--timeout", MAX_QUERY_TIMEOUT)
     plan = _plan(
         name, expected, record_type, nameservers, resolvers, quorum, check_aaaa,
         bootstrap_resolver, timeout,
@@ -472,7 +475,9 @@ def wait_for_propagation(
 ) -> Report:
     """Poll until the name resolves to the expected addresses everywhere, two rounds in a row.
 
-    Arguments are those of `check`, and `expected` must not be empty. Rounds start one
+    Arguments are those of `check`, and `expected` must not be empty. `timeout` is the
+    whole wait in seconds, at most `MAX_WAIT_TIMEOUT`. `query_timeout` is the time per
+    query, at most `MAX_QUERY_TIMEOUT`. Both must be finite and above 0. Rounds start one
     second apart, and the interval grows while no answer changes. A resolver is not asked
     again before its cached answer expires. The wait ends within about a second after
     `timeout` seconds, because the last round is placed so that its queries finish by then.
@@ -485,13 +490,11 @@ def wait_for_propagation(
     :raises DnsCheckError: when the nameservers cannot be found.
     """
     started = time.monotonic()
-    deadline = started + timeout
     if not expected:
         raise InvalidDnsInput("dns: --expect is missing; waiting needs at least one address")
-    if query_timeout <= 0:
-        raise InvalidDnsInput(
-            f"dns: --query-timeout {query_timeout} is not positive; expected seconds > 0"
-        )
+    parse_seconds(timeout, "--timeout", MAX_WAIT_TIMEOUT)
+    parse_seconds(query_timeout, "--query-timeout", MAX_QUERY_TIMEOUT)
+    deadline = started + timeout
     plan = _plan(
         name, expected, record_type, nameservers, resolvers, quorum, check_aaaa,
         bootstrap_resolver, min(query_timeout, timeout), deadline,

@@ -16,7 +16,7 @@ import dataclasses
 import logging
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -367,13 +367,17 @@ def _plan(
     ascii_name = normalize_name(name)
     record_type = parse_record_type(record_type)
     expected_addresses = parse_expected(expected, record_type)
-    if quorum is not None and not 0 <= quorum <= len(resolvers):
+    # Duplicates go before the quorum is checked, because a server given twice (or as both
+    # 127.0.0.1 and 127.0.0.1:53) is asked once and so counts once toward the quorum.
+    nameserver_specs = _unique_specs(
+        parse_server(text, "--nameserver") for text in nameservers or ()
+    )
+    resolver_specs = _unique_specs(parse_server(text, "--resolver") for text in resolvers)
+    if quorum is not None and not 0 <= quorum <= len(resolver_specs):
         raise InvalidDnsInput(
-            f"dns: --quorum {quorum} is out of range; expected 0 to {len(resolvers)}, "
-            "the number of resolvers"
+            f"dns: --quorum {quorum} is out of range; expected 0 to {len(resolver_specs)}, "
+            "the number of distinct resolvers"
         )
-    nameserver_specs = [parse_server(text, "--nameserver") for text in nameservers or ()]
-    resolver_specs = [parse_server(text, "--resolver") for text in resolvers]
     bootstrap = None
     if bootstrap_resolver is not None:
         bootstrap = parse_server(bootstrap_resolver, "--bootstrap-resolver")
@@ -395,15 +399,26 @@ def _plan(
     targets += resolve_servers(resolver_specs, Role.RESOLVER, lookup, deadline)
     # NOTE: server names are looked up once, here. A name that does not resolve yet stays
     # an error for the whole wait, even if its address appears later.
+    targets = _unique(targets)
+    resolver_count = sum(target.role is Role.RESOLVER for target in targets)
+    if quorum is not None and quorum > resolver_count:
+        raise InvalidDnsInput(
+            f"dns: --quorum {quorum} is out of range; expected 0 to {resolver_count}, the "
+            "number of distinct resolvers once their names are resolved to addresses"
+        )
     return _Plan(
         qname=qname,
         rdtype=dns.rdatatype.from_text(record_type),
         record_type=record_type,
         expected=expected_addresses,
-        targets=_unique(targets),
+        targets=targets,
         quorum=quorum,
         probe_aaaa=check_aaaa and record_type == "A" and bool(expected_addresses),
     )
+
+
+def _unique_specs(specs: Iterable[tuple[str, int]]) -> list[tuple[str, int]]:
+    return list(dict.fromkeys(specs))
 
 
 def _unique(targets: list[Target]) -> list[Target]:

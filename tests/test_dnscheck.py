@@ -496,6 +496,54 @@ def test_check_quorum_accepts_enough_resolvers(start_knot, start_unbound, start_
     assert statuses(without_quorum) == [Status.MATCH, Status.MATCH, Status.MISMATCH]
 
 
+def test_quorum_counts_duplicate_resolvers_once(start_responder):
+    responder = start_responder(addresses_behaviour([NEW]))
+    host, port = responder.endpoint.rsplit(":", 1)
+    same_resolver = [responder.endpoint, f" {host}:{port} ", responder.endpoint]
+
+    with pytest.raises(InvalidDnsInput) as caught:
+        check(NAME, [NEW], nameservers=[], resolvers=same_resolver, quorum=2)
+
+    assert "--quorum 2 is out of range; expected 0 to 1" in str(caught.value)
+    assert responder.queries == 0
+
+
+def test_duplicate_servers_are_asked_once(start_responder):
+    responder = start_responder(addresses_behaviour([NEW]))
+    twice = [responder.endpoint, responder.endpoint]
+
+    report = check(NAME, [NEW], nameservers=twice, resolvers=twice, quorum=1)
+
+    assert report.propagated
+    assert [server.role for server in report.servers] == [Role.AUTHORITATIVE, Role.RESOLVER]
+
+
+def test_quorum_counts_resolver_names_by_address(start_knot, start_unbound, start_responder):
+    knot = start_knot([zone_with(1, ("bridge", "A", NEW))])
+    resolver = start_responder(addresses_behaviour([NEW]))
+    knot.update(
+        zone_with(
+            2, ("bridge", "A", NEW), ("r1", "A", resolver.address), ("r2", "A", resolver.address)
+        )
+    )
+    unbound = start_unbound({ZONE: [knot.endpoint]})
+    two_names = [f"r1.example.test:{resolver.port}", f"r2.example.test:{resolver.port}"]
+
+    with pytest.raises(InvalidDnsInput) as caught:
+        check(
+            NAME,
+            [NEW],
+            nameservers=[knot.endpoint],
+            resolvers=two_names,
+            quorum=2,
+            bootstrap_resolver=unbound.endpoint,
+        )
+
+    assert "--quorum 2 is out of range; expected 0 to 1" in str(caught.value)
+    assert "once their names are resolved to addresses" in str(caught.value)
+    assert resolver.queries == 0
+
+
 def test_check_without_expected_reports_agreement(start_knot):
     current = zone_with(2, ("bridge", "A", NEW))
     agreeing = [start_knot([current]), start_knot([current])]

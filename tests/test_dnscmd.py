@@ -186,6 +186,21 @@ def test_bad_input_exits_2_naming_argument(start_responder, arguments, message):
     assert responder.queries == 0
 
 
+def test_duplicate_resolver_quorum_exits_2(start_responder):
+    responder = start_responder(addresses_behaviour([NEW]))
+
+    result = runner.invoke(
+        app,
+        ["dns", "check", NAME, "--expect", NEW, "--nameserver", responder.endpoint,
+         "--resolver", responder.endpoint, "--resolver", responder.endpoint, "--quorum", "2"],
+    )  # fmt: skip
+
+    assert result.exit_code == 2
+    assert "--quorum 2 is out of range; expected 0 to 1, the number of distinct" in result.stderr
+    assert result.stdout == ""
+    assert responder.queries == 0
+
+
 def test_lower_case_type_is_accepted(start_knot):
     knot = start_knot([Zone("example.test").add("bridge", "AAAA", "2001:db8::20")])
 

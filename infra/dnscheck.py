@@ -245,7 +245,7 @@ def _ask(target: Target, plan: _Plan, expiration: float) -> tuple[ServerResult, 
             response = _query(target, qname, plan.rdtype, recursion, expiration)
         except dns.exception.Timeout:
             result.status = Status.TIMEOUT
-            result.detail = "no response in time"
+            result.detail = "no valid response in time"
             break
         except (OSError, dns.exception.DNSException) as error:
             result.status = Status.ERROR
@@ -326,12 +326,22 @@ def _query(
     recursion: bool,
     expiration: float,
 ) -> dns.message.Message:
-    """Send one query over UDP, and again over TCP when the answer is truncated."""
+    """Send one query over UDP, and again over TCP when the answer is truncated.
+
+    A UDP datagram that is not a response to this query (another source, id or question,
+    or not parsable) is ignored, and the real response is awaited until `expiration`, so a
+    stray or forged datagram cannot replace the server's answer.
+    """
     query = dns.message.make_query(qname, rdtype, use_edns=0, payload=_EDNS_PAYLOAD)
     if not recursion:
         query.flags &= ~dns.flags.RD
     response = dns.query.udp(
-        query, target.address, timeout=_remaining(expiration), port=target.port
+        query,
+        target.address,
+        timeout=_remaining(expiration),
+        port=target.port,
+        ignore_unexpected=True,
+        ignore_errors=True,
     )
     if response.flags & dns.flags.TC:
         response = dns.query.tcp(

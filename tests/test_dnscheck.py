@@ -29,6 +29,7 @@ from tests.dnsservers import (
     query,
     rcode_behaviour,
     silent_behaviour,
+    stray_replies_behaviour,
 )
 
 ZONE = "example.test"
@@ -409,6 +410,15 @@ def test_check_reports_misbehaving_server(start_knot, start_responder, behaviour
 
     assert statuses(report) == [Status.MATCH, status]
     assert not report.propagated
+
+
+def test_check_ignores_stray_replies(start_responder):
+    responder = start_responder(stray_replies_behaviour(addresses_behaviour([NEW])))
+
+    report = check(NAME, [NEW], nameservers=[responder.endpoint], resolvers=[responder.endpoint])
+
+    assert statuses(report) == [Status.MATCH, Status.MATCH]
+    assert report.propagated
 
 
 def referral_to_child_zone(request: dns.message.Message) -> dns.message.Message:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import math
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -162,7 +161,7 @@ class _Poller:
         if until is None or until <= now:
             return False
         result = self.results[target.key]
-        result.ttl = math.ceil(until - now)
+        result.ttl = dnspolicy.cached_ttl(until, now)
         result.detail = f"cached answer expires within {result.ttl} s, so it was not asked again"
         return True
 

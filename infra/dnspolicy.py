@@ -13,6 +13,7 @@ Every function here is pure, so the rules are unit-tested without DNS servers:
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Sequence
 
@@ -25,6 +26,10 @@ MAX_POLL_INTERVAL = 10.0
 BACKOFF_FRACTION = 0.1
 """The poll interval grows to this fraction of the time since any answer last changed, so
 noticing a change late adds at most about 10% to the time already waited."""
+
+CACHE_ROUNDING_MARGIN = 1.0
+"""Seconds a resolver is held beyond the TTL it returned. Resolvers report the TTL left
+rounded down to whole seconds, so the entry may live up to a second longer than the TTL."""
 
 _ANSWERED = (Status.MATCH, Status.MISMATCH)
 
@@ -107,15 +112,24 @@ def cache_expiry(result: ServerResult, asked_at: float) -> float | None:
     """Return when a resolver's cached answer can change, or None when it may change any time.
 
     A positive answer stays cached for its TTL, and NXDOMAIN or NODATA for the negative TTL
-    from the zone's SOA. `asked_at` is the monotonic time the query was sent. Resolvers
-    report the TTL left rounded down to whole seconds, so the entry may live up to a second
-    longer than the TTL says, and asking at the TTL alone often gets the old answer again.
+    from the zone's SOA. `asked_at` is the monotonic time the query was sent. The expiry
+    includes `CACHE_ROUNDING_MARGIN`, because asking at the TTL alone often gets the old
+    answer again.
     """
     if result.role is not Role.RESOLVER or not result.ttl:
         return None
     if result.status not in (*_ANSWERED, Status.NXDOMAIN, Status.NODATA):
         return None
-    return asked_at + result.ttl + 1
+    return asked_at + result.ttl + CACHE_ROUNDING_MARGIN
+
+
+def cached_ttl(expiry: float, now: float) -> int:
+    """Return the whole seconds of TTL a resolver's cached answer has left at `now`.
+
+    `expiry` is the value of `cache_expiry`. Its rounding margin is taken off again, so the
+    result never exceeds the TTL the resolver returned, and it is 0 within the margin.
+    """
+    return max(0, math.ceil(expiry - CACHE_ROUNDING_MARGIN - now))
 
 
 def note_cache_expiry(result: ServerResult) -> None:

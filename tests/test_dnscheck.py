@@ -213,6 +213,28 @@ def test_wait_holds_resolver_with_stale_answer(start_knot, start_unbound):
     assert final.servers[1].answers == [NEW]
 
 
+def test_held_resolver_ttl_within_returned(start_responder):
+    authoritative = start_responder(addresses_behaviour([NEW], ttl=300))
+    resolver = start_responder(addresses_behaviour([NEW], ttl=300))
+    reports: list[Report] = []
+
+    final = wait_for_propagation(
+        NAME,
+        [NEW],
+        nameservers=[authoritative.endpoint],
+        resolvers=[resolver.endpoint],
+        timeout=30,
+        on_progress=reports.append,
+    )
+
+    assert final.propagated
+    assert resolver.queries == 1
+    held = final.servers[1]
+    assert "not asked again" in held.detail
+    for report in reports:
+        assert report.servers[1].ttl <= 300
+
+
 def test_wait_holds_resolver_with_cached_nxdomain(start_knot, start_unbound):
     knot = start_knot([zone_with(1, negative_ttl=3)])
     unbound = start_unbound({ZONE: [knot.endpoint]})

@@ -126,6 +126,23 @@ def test_cache_expiry_holds_negative_and_stale_answers(status):
     assert dnspolicy.cache_expiry(result(status, role=RESOLVER, ttl=5), asked_at=0.0) == 6.0
 
 
+@pytest.mark.parametrize("ttl", [1, 300, 2**31 - 1])
+@pytest.mark.parametrize("elapsed", [0.0, 0.001, 0.5, 0.999, 1.0, 1.5])
+def test_cached_ttl_never_exceeds_returned_ttl(ttl, elapsed):
+    expiry = dnspolicy.cache_expiry(result(role=RESOLVER, ttl=ttl), asked_at=100.0)
+
+    assert dnspolicy.cached_ttl(expiry, now=100.0 + elapsed) <= ttl
+
+
+def test_cached_ttl_counts_down_from_returned_ttl():
+    expiry = dnspolicy.cache_expiry(result(role=RESOLVER, ttl=300), asked_at=100.0)
+
+    assert dnspolicy.cached_ttl(expiry, now=100.5) == 300
+    assert dnspolicy.cached_ttl(expiry, now=101.0) == 299
+    assert dnspolicy.cached_ttl(expiry, now=399.5) == 1
+    assert dnspolicy.cached_ttl(expiry, now=400.5) == 0
+
+
 @pytest.mark.parametrize(
     "held",
     [

@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import NoReturn
 
 import dns.exception
 import dns.flags
@@ -108,6 +109,7 @@ class _Poller:
     cached_until: dict[tuple[Role, str], float] = field(default_factory=dict)
     queries: dict[tuple[Role, str], int] = field(default_factory=dict)
     rounds: int = 0
+    round_complete: bool = True
 
     def run_round(
         self, query_timeout: float, deadline: float | None, *, respect_caches: bool
@@ -117,8 +119,11 @@ class _Poller:
         Each of the two phases gives its servers `query_timeout` seconds, but no query runs
         past `deadline` (a `time.monotonic` value, or None). With `respect_caches`, a
         resolver whose cached answer cannot have changed yet keeps its previous result.
+        When too little time is left before `deadline` to ask the resolvers, they are not
+        asked and `round_complete` is set to False.
         """
         self.rounds += 1
+        self.round_complete = True
         plan = self.plan
         authoritative = [t for t in plan.targets if t.role is Role.AUTHORITATIVE]
         resolvers = [t for t in plan.targets if t.role is Role.RESOLVER]
@@ -132,6 +137,12 @@ class _Poller:
         if dnspolicy.authorities_agree(auth_results):
             now = time.monotonic()
             due = [t for t in resolvers if not (respect_caches and self._cached(t, now))]
+            if due and deadline is not None:
+                if not dnspolicy.has_time_for_queries(now, deadline, query_timeout):
+                    self.round_complete = False
+                    for target in due:
+                        self.results.setdefault(target.key, _pending(target, _NO_TIME_LEFT))
+                    due = []
             self._ask_all(due, _expiration(query_timeout, deadline))
             resolver_results = [self.results[t.key] for t in resolvers]
             if not plan.expected and not authoritative:
@@ -214,13 +225,12 @@ def _expiration(query_timeout: float, deadline: float | None) -> float:
     return expiration if deadline is None else min(expiration, deadline)
 
 
-def _pending(target: Target) -> ServerResult:
-    return ServerResult(
-        server=target.label,
-        role=target.role,
-        host=target.host,
-        detail="not asked until the authoritative servers agree",
-    )
+_NOT_AGREED_YET = "not asked until the authoritative servers agree"
+_NO_TIME_LEFT = "not asked, because the authoritative servers agreed too close to the deadline"
+
+
+def _pending(target: Target, detail: str = _NOT_AGREED_YET) -> ServerResult:
+    return ServerResult(server=target.label, role=target.role, host=target.host, detail=detail)
 
 
 def _ask(target: Target, plan: _Plan, expiration: float) -> tuple[ServerResult, int]:
@@ -505,12 +515,15 @@ def wait_for_propagation(
     second apart, and the interval grows while no answer changes. A resolver is not asked
     again before its cached answer expires. The wait ends within about a second after
     `timeout` seconds, because the last round is placed so that its queries finish by then.
-    `on_progress` receives the report of every round, with `next_poll_s` set while the wait
-    goes on.
+    No round starts, and no round asks its resolvers, with less query time left than
+    `dnspolicy.has_time_for_queries` requires, so a server is not reported as timed out
+    only because the deadline cut its query short. `on_progress` receives the report of
+    every round, with `next_poll_s` set while the wait goes on.
 
     :returns: the report of the second agreeing round.
     :raises InvalidDnsInput: on bad input, naming the argument.
-    :raises PropagationTimeout: when the timeout passes first; its `report` is the last round.
+    :raises PropagationTimeout: when the timeout passes first. Its `report` is the last
+        round that asked every server it had to, or the first round when none did.
     :raises DnsCheckError: when the nameservers cannot be found.
     """
     started = time.monotonic()
@@ -535,9 +548,14 @@ def wait_for_propagation(
     last_change = started
     agreeing_rounds = 0
     previous: dict[str, ServerResult] = {}
+    last_complete: Report | None = None
     while True:
         round_started = time.monotonic()
         report = poller.run_round(query_timeout, deadline, respect_caches=True)
+        if not poller.round_complete and last_complete is not None:
+            # The resolvers could not be asked before the deadline, so the previous round,
+            # which asked everyone, is the better account of where each server stands.
+            _raise_timeout(dataclasses.replace(last_complete, next_poll_s=None), started, timeout)
         agreeing_rounds = agreeing_rounds + 1 if report.propagated else 0
         if any(dnspolicy.answer_changed(previous.get(s.server), s) for s in report.servers):
             last_change = round_started
@@ -555,14 +573,22 @@ def wait_for_propagation(
 
         now = time.monotonic()
         interval = dnspolicy.poll_interval(now, last_change, report.propagated)
-        next_at = dnspolicy.next_round_at(round_started, interval, deadline, query_timeout)
+        next_at = dnspolicy.next_round_at(round_started, interval, deadline, query_timeout, now)
+        if not poller.round_complete:
+            next_at = None
         report.next_poll_s = None if next_at is None else max(0.0, next_at - now)
         _notify(on_progress, report)
         if next_at is None:
-            time.sleep(max(0.0, deadline - time.monotonic()))
-            report.elapsed_s = time.monotonic() - started
-            raise PropagationTimeout(_timeout_message(report, timeout), report)
+            _raise_timeout(report, started, timeout)
+        last_complete = report
         time.sleep(max(0.0, next_at - time.monotonic()))
+
+
+def _raise_timeout(report: Report, started: float, timeout: float) -> NoReturn:
+    """Sleep until the wait's deadline, then raise PropagationTimeout with `report`."""
+    time.sleep(max(0.0, started + timeout - time.monotonic()))
+    report.elapsed_s = time.monotonic() - started
+    raise PropagationTimeout(_timeout_message(report, timeout), report)
 
 
 def _snapshot(result: ServerResult) -> ServerResult:

@@ -23,6 +23,10 @@ MIN_POLL_INTERVAL = 1.0
 """Seconds between the starts of two rounds, at least. A round sends each server one query
 for the name, plus an AAAA probe and queries for CNAME targets where those apply."""
 MAX_POLL_INTERVAL = 10.0
+MIN_QUERY_TIME = 1.0
+"""Seconds of query time a wait's round needs before the deadline, or the whole query timeout
+when that is shorter. A query cut shorter would often report a responsive server as timed
+out, so no round and no resolver phase starts with less time left."""
 BACKOFF_FRACTION = 0.1
 """The poll interval grows to this fraction of the time since any answer last changed, so
 noticing a change late adds at most about 10% to the time already waited."""
@@ -158,21 +162,30 @@ def poll_interval(now: float, last_change: float, agreeing: bool) -> float:
     return min(MAX_POLL_INTERVAL, max(MIN_POLL_INTERVAL, backoff))
 
 
+def has_time_for_queries(now: float, deadline: float, query_timeout: float) -> bool:
+    """Return True when queries sent at `now` get `MIN_QUERY_TIME` (or `query_timeout`,
+    when shorter) before `deadline`."""
+    return deadline - now >= min(query_timeout, MIN_QUERY_TIME)
+
+
 def next_round_at(
-    round_started: float, interval: float, deadline: float, query_timeout: float
+    round_started: float, interval: float, deadline: float, query_timeout: float, now: float
 ) -> float | None:
     """Return when the next round starts, or None when no round fits before the deadline.
 
     The last round is moved earlier, to `deadline - query_timeout` when that is still at
     least the minimum interval after this round, so its queries can finish by the deadline.
+    A round that this one has overrun starts at `now`. Either way, it must leave the time
+    `has_time_for_queries` requires.
     """
     earliest = round_started + MIN_POLL_INTERVAL
     planned = round_started + max(interval, MIN_POLL_INTERVAL)
     if planned + query_timeout > deadline:
         planned = max(earliest, deadline - query_timeout)
-    if planned >= deadline:
+    start = max(planned, now)
+    if not has_time_for_queries(start, deadline, query_timeout):
         return None
-    return planned
+    return start
 
 
 def answer_changed(before: ServerResult | None, after: ServerResult) -> bool:

@@ -267,6 +267,57 @@ def test_wait_holds_resolver_with_cached_nxdomain(start_knot, start_unbound):
         assert report.servers[1].queries == earlier.servers[1].queries
 
 
+def test_wait_starts_no_round_at_deadline(start_responder):
+    # The silent resolver makes every round last until its queries time out: round 1 until
+    # 2.0 s, and round 2 (started then) until the deadline at 3.5 s, when no time is left
+    # for a third round.
+    authoritative = start_responder(addresses_behaviour([NEW]))
+    resolver = start_responder(silent_behaviour)
+    reports: list[Report] = []
+
+    with pytest.raises(PropagationTimeout) as raised:
+        wait_for_propagation(
+            NAME,
+            [NEW],
+            nameservers=[authoritative.endpoint],
+            resolvers=[resolver.endpoint],
+            timeout=3.5,
+            query_timeout=2.0,
+            on_progress=reports.append,
+        )
+
+    final = raised.value.report
+    assert result_for(final, authoritative.endpoint).status is Status.MATCH
+    assert result_for(final, resolver.endpoint).status is Status.TIMEOUT
+    assert final.rounds == reports[-1].rounds
+    for report in reports:
+        assert result_for(report, authoritative.endpoint).status is Status.MATCH
+
+
+def test_wait_skips_resolvers_without_time_left(start_responder):
+    # The authoritative server responds 0.8 s into a 1.5 s wait, which leaves the resolvers
+    # less than the 1 s of query time a wait gives them.
+    authoritative = start_responder(addresses_behaviour([NEW]), delay=0.8)
+    resolver = start_responder(addresses_behaviour([NEW]))
+
+    with pytest.raises(PropagationTimeout) as raised:
+        wait_for_propagation(
+            NAME,
+            [NEW],
+            nameservers=[authoritative.endpoint],
+            resolvers=[resolver.endpoint],
+            timeout=1.5,
+            query_timeout=2.0,
+        )
+
+    final = raised.value.report
+    assert result_for(final, authoritative.endpoint).status is Status.MATCH
+    skipped = result_for(final, resolver.endpoint)
+    assert skipped.status is Status.PENDING
+    assert "too close to the deadline" in skipped.detail
+    assert resolver.queries == 0
+
+
 def test_wait_timeout_lists_lagging_servers(start_knot, start_responder):
     current = start_knot([zone_with(2, ("bridge", "A", NEW))])
     lagging = start_knot([zone_with(1, ("bridge", "A", OLD))])

@@ -475,7 +475,8 @@ def check(
         authoritative server answers the expected addresses.
     :param quorum: how many resolvers must match; None means all.
     :param timeout: seconds each server gets to answer a query: a finite number above 0
-        and at most `MAX_QUERY_TIMEOUT`.
+        and at most `MAX_QUERY_TIMEOUT`. The resolvers are asked after the authoritative
+        servers, so the whole check can take two timeouts, plus any nameserver lookups.
     :param check_aaaa: with IPv4 addresses expected, also ask the authoritative servers for
         AAAA records at the name and count any as a mismatch.
     :param bootstrap_resolver: `HOST[:PORT]` of the resolver used to find the nameservers

@@ -127,7 +127,10 @@ def check(
         typer.Option(
             "--timeout",
             metavar="S",
-            help=f"Seconds each server has to respond to a query, at most {MAX_QUERY_TIMEOUT:g}.",
+            help=f"Seconds each server has to respond to a query, at most {MAX_QUERY_TIMEOUT:g}. "
+            "The timeout is per query. The whole check can take up to two timeouts, plus any "
+            "nameserver lookups, because the resolvers are asked only after the authoritative "
+            "servers have answered.",
         ),
     ] = 2.0,
     json_output: JsonOption = False,

@@ -218,3 +218,12 @@ def test_help_documents_exit_codes():
 
     assert result.exit_code == 0
     assert "2 bad input" in result.stdout
+
+
+def test_check_help_says_timeout_is_per_query():
+    result = runner.invoke(app, ["dns", "check", "--help"])
+    words = " ".join(result.stdout.replace("│", " ").split())
+
+    assert result.exit_code == 0
+    assert "The timeout is per query." in words
+    assert "The whole check can take up to two timeouts" in words

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import NoReturn
 
 import dns.exception
 import dns.flags
@@ -36,11 +36,14 @@ from infra.dnsdiscovery import (
     resolve_servers,
 )
 from infra.dnsinput import (
+    MAX_QUERY_TIMEOUT,
+    MAX_WAIT_TIMEOUT,
     format_server,
     is_ip_address,
     normalize_name,
     parse_expected,
     parse_record_type,
+    parse_seconds,
     parse_server,
 )
 from infra.dnsreport import (
@@ -106,6 +109,7 @@ class _Poller:
     cached_until: dict[tuple[Role, str], float] = field(default_factory=dict)
     queries: dict[tuple[Role, str], int] = field(default_factory=dict)
     rounds: int = 0
+    round_complete: bool = True
 
     def run_round(
         self, query_timeout: float, deadline: float | None, *, respect_caches: bool
@@ -115,8 +119,11 @@ class _Poller:
         Each of the two phases gives its servers `query_timeout` seconds, but no query runs
         past `deadline` (a `time.monotonic` value, or None). With `respect_caches`, a
         resolver whose cached answer cannot have changed yet keeps its previous result.
+        When too little time is left before `deadline` to ask the resolvers, they are not
+        asked and `round_complete` is set to False.
         """
         self.rounds += 1
+        self.round_complete = True
         plan = self.plan
         authoritative = [t for t in plan.targets if t.role is Role.AUTHORITATIVE]
         resolvers = [t for t in plan.targets if t.role is Role.RESOLVER]
@@ -130,6 +137,12 @@ class _Poller:
         if dnspolicy.authorities_agree(auth_results):
             now = time.monotonic()
             due = [t for t in resolvers if not (respect_caches and self._cached(t, now))]
+            if due and deadline is not None:
+                if not dnspolicy.has_time_for_queries(now, deadline, query_timeout):
+                    self.round_complete = False
+                    for target in due:
+                        self.results.setdefault(target.key, _pending(target, _NO_TIME_LEFT))
+                    due = []
             self._ask_all(due, _expiration(query_timeout, deadline))
             resolver_results = [self.results[t.key] for t in resolvers]
             if not plan.expected and not authoritative:
@@ -159,7 +172,7 @@ class _Poller:
         if until is None or until <= now:
             return False
         result = self.results[target.key]
-        result.ttl = math.ceil(until - now)
+        result.ttl = dnspolicy.cached_ttl(until, now)
         result.detail = f"cached answer expires within {result.ttl} s, so it was not asked again"
         return True
 
@@ -212,13 +225,12 @@ def _expiration(query_timeout: float, deadline: float | None) -> float:
     return expiration if deadline is None else min(expiration, deadline)
 
 
-def _pending(target: Target) -> ServerResult:
-    return ServerResult(
-        server=target.label,
-        role=target.role,
-        host=target.host,
-        detail="not asked until the authoritative servers agree",
-    )
+_NOT_AGREED_YET = "not asked until the authoritative servers agree"
+_NO_TIME_LEFT = "not asked, because the authoritative servers agreed too close to the deadline"
+
+
+def _pending(target: Target, detail: str = _NOT_AGREED_YET) -> ServerResult:
+    return ServerResult(server=target.label, role=target.role, host=target.host, detail=detail)
 
 
 def _ask(target: Target, plan: _Plan, expiration: float) -> tuple[ServerResult, int]:
@@ -242,7 +254,7 @@ def _ask(target: Target, plan: _Plan, expiration: float) -> tuple[ServerResult, 
             response = _query(target, qname, plan.rdtype, recursion, expiration)
         except dns.exception.Timeout:
             result.status = Status.TIMEOUT
-            result.detail = "no response in time"
+            result.detail = "no valid response in time"
             break
         except (OSError, dns.exception.DNSException) as error:
             result.status = Status.ERROR
@@ -323,12 +335,22 @@ def _query(
     recursion: bool,
     expiration: float,
 ) -> dns.message.Message:
-    """Send one query over UDP, and again over TCP when the answer is truncated."""
+    """Send one query over UDP, and again over TCP when the answer is truncated.
+
+    A UDP datagram that is not a response to this query (another source, id or question,
+    or not parsable) is ignored, and the real response is awaited until `expiration`, so a
+    stray or forged datagram cannot replace the server's answer.
+    """
     query = dns.message.make_query(qname, rdtype, use_edns=0, payload=_EDNS_PAYLOAD)
     if not recursion:
         query.flags &= ~dns.flags.RD
     response = dns.query.udp(
-        query, target.address, timeout=_remaining(expiration), port=target.port
+        query,
+        target.address,
+        timeout=_remaining(expiration),
+        port=target.port,
+        ignore_unexpected=True,
+        ignore_errors=True,
     )
     if response.flags & dns.flags.TC:
         response = dns.query.tcp(
@@ -364,15 +386,17 @@ def _plan(
     ascii_name = normalize_name(name)
     record_type = parse_record_type(record_type)
     expected_addresses = parse_expected(expected, record_type)
-    if quorum is not None and not 0 <= quorum <= len(resolvers):
+    # Duplicates go before the quorum is checked, because a server given twice (or as both
+    # 127.0.0.1 and 127.0.0.1:53) is asked once and so counts once toward the quorum.
+    nameserver_specs = _unique_specs(
+        parse_server(text, "--nameserver") for text in nameservers or ()
+    )
+    resolver_specs = _unique_specs(parse_server(text, "--resolver") for text in resolvers)
+    if quorum is not None and not 0 <= quorum <= len(resolver_specs):
         raise InvalidDnsInput(
-            f"dns: --quorum {quorum} is out of range; expected 0 to {len(resolvers)}, "
-            "the number of resolvers"
+            f"dns: --quorum {quorum} is out of range; expected 0 to {len(resolver_specs)}, "
+            "the number of distinct resolvers"
         )
-    if timeout <= 0:
-        raise InvalidDnsInput(f"dns: --timeout {timeout} is not positive; expected seconds > 0")
-    nameserver_specs = [parse_server(text, "--nameserver") for text in nameservers or ()]
-    resolver_specs = [parse_server(text, "--resolver") for text in resolvers]
     bootstrap = None
     if bootstrap_resolver is not None:
         bootstrap = parse_server(bootstrap_resolver, "--bootstrap-resolver")
@@ -394,15 +418,26 @@ def _plan(
     targets += resolve_servers(resolver_specs, Role.RESOLVER, lookup, deadline)
     # NOTE: server names are looked up once, here. A name that does not resolve yet stays
     # an error for the whole wait, even if its address appears later.
+    targets = _unique(targets)
+    resolver_count = sum(target.role is Role.RESOLVER for target in targets)
+    if quorum is not None and quorum > resolver_count:
+        raise InvalidDnsInput(
+            f"dns: --quorum {quorum} is out of range; expected 0 to {resolver_count}, the "
+            "number of distinct resolvers once their names are resolved to addresses"
+        )
     return _Plan(
         qname=qname,
         rdtype=dns.rdatatype.from_text(record_type),
         record_type=record_type,
         expected=expected_addresses,
-        targets=_unique(targets),
+        targets=targets,
         quorum=quorum,
         probe_aaaa=check_aaaa and record_type == "A" and bool(expected_addresses),
     )
+
+
+def _unique_specs(specs: Iterable[tuple[str, int]]) -> list[tuple[str, int]]:
+    return list(dict.fromkeys(specs))
 
 
 def _unique(targets: list[Target]) -> list[Target]:
@@ -439,7 +474,9 @@ def check(
     :param resolvers: the recursive resolvers as `HOST[:PORT]`, asked only once every
         authoritative server answers the expected addresses.
     :param quorum: how many resolvers must match; None means all.
-    :param timeout: seconds each server gets to answer.
+    :param timeout: seconds each server gets to answer a query: a finite number above 0
+        and at most `MAX_QUERY_TIMEOUT`. The resolvers are asked after the authoritative
+        servers, so the whole check can take two timeouts, plus any nameserver lookups.
     :param check_aaaa: with IPv4 addresses expected, also ask the authoritative servers for
         AAAA records at the name and count any as a mismatch.
     :param bootstrap_resolver: `HOST[:PORT]` of the resolver used to find the nameservers
@@ -448,6 +485,7 @@ def check(
     :raises DnsCheckError: when the nameservers cannot be found.
     """
     started = time.monotonic()
+    parse_seconds(timeout, "--timeout", MAX_QUERY_TIMEOUT)
     plan = _plan(
         name, expected, record_type, nameservers, resolvers, quorum, check_aaaa,
         bootstrap_resolver, timeout,
@@ -472,26 +510,29 @@ def wait_for_propagation(
 ) -> Report:
     """Poll until the name resolves to the expected addresses everywhere, two rounds in a row.
 
-    Arguments are those of `check`, and `expected` must not be empty. Rounds start one
+    Arguments are those of `check`, and `expected` must not be empty. `timeout` is the
+    whole wait in seconds, at most `MAX_WAIT_TIMEOUT`. `query_timeout` is the time per
+    query, at most `MAX_QUERY_TIMEOUT`. Both must be finite and above 0. Rounds start one
     second apart, and the interval grows while no answer changes. A resolver is not asked
     again before its cached answer expires. The wait ends within about a second after
     `timeout` seconds, because the last round is placed so that its queries finish by then.
-    `on_progress` receives the report of every round, with `next_poll_s` set while the wait
-    goes on.
+    No round starts, and no round asks its resolvers, with less query time left than
+    `dnspolicy.has_time_for_queries` requires, so a server is not reported as timed out
+    only because the deadline cut its query short. `on_progress` receives the report of
+    every round, with `next_poll_s` set while the wait goes on.
 
     :returns: the report of the second agreeing round.
     :raises InvalidDnsInput: on bad input, naming the argument.
-    :raises PropagationTimeout: when the timeout passes first; its `report` is the last round.
+    :raises PropagationTimeout: when the timeout passes first. Its `report` is the last
+        round that asked every server it had to, or the first round when none did.
     :raises DnsCheckError: when the nameservers cannot be found.
     """
     started = time.monotonic()
-    deadline = started + timeout
     if not expected:
         raise InvalidDnsInput("dns: --expect is missing; waiting needs at least one address")
-    if query_timeout <= 0:
-        raise InvalidDnsInput(
-            f"dns: --query-timeout {query_timeout} is not positive; expected seconds > 0"
-        )
+    parse_seconds(timeout, "--timeout", MAX_WAIT_TIMEOUT)
+    parse_seconds(query_timeout, "--query-timeout", MAX_QUERY_TIMEOUT)
+    deadline = started + timeout
     plan = _plan(
         name, expected, record_type, nameservers, resolvers, quorum, check_aaaa,
         bootstrap_resolver, min(query_timeout, timeout), deadline,
@@ -508,9 +549,14 @@ def wait_for_propagation(
     last_change = started
     agreeing_rounds = 0
     previous: dict[str, ServerResult] = {}
+    last_complete: Report | None = None
     while True:
         round_started = time.monotonic()
         report = poller.run_round(query_timeout, deadline, respect_caches=True)
+        if not poller.round_complete and last_complete is not None:
+            # The resolvers could not be asked before the deadline, so the previous round,
+            # which asked everyone, is the better account of where each server stands.
+            _raise_timeout(dataclasses.replace(last_complete, next_poll_s=None), started, timeout)
         agreeing_rounds = agreeing_rounds + 1 if report.propagated else 0
         if any(dnspolicy.answer_changed(previous.get(s.server), s) for s in report.servers):
             last_change = round_started
@@ -528,14 +574,22 @@ def wait_for_propagation(
 
         now = time.monotonic()
         interval = dnspolicy.poll_interval(now, last_change, report.propagated)
-        next_at = dnspolicy.next_round_at(round_started, interval, deadline, query_timeout)
+        next_at = dnspolicy.next_round_at(round_started, interval, deadline, query_timeout, now)
+        if not poller.round_complete:
+            next_at = None
         report.next_poll_s = None if next_at is None else max(0.0, next_at - now)
         _notify(on_progress, report)
         if next_at is None:
-            time.sleep(max(0.0, deadline - time.monotonic()))
-            report.elapsed_s = time.monotonic() - started
-            raise PropagationTimeout(_timeout_message(report, timeout), report)
+            _raise_timeout(report, started, timeout)
+        last_complete = report
         time.sleep(max(0.0, next_at - time.monotonic()))
+
+
+def _raise_timeout(report: Report, started: float, timeout: float) -> NoReturn:
+    """Sleep until the wait's deadline, then raise PropagationTimeout with `report`."""
+    time.sleep(max(0.0, started + timeout - time.monotonic()))
+    report.elapsed_s = time.monotonic() - started
+    raise PropagationTimeout(_timeout_message(report, timeout), report)
 
 
 def _snapshot(result: ServerResult) -> ServerResult:

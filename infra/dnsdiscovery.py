@@ -172,7 +172,12 @@ def _delegation_at(
             continue
         try:
             response = dns.query.udp(
-                query, target.address, timeout=_budget(timeout, deadline), port=target.port
+                query,
+                target.address,
+                timeout=_budget(timeout, deadline),
+                port=target.port,
+                ignore_unexpected=True,
+                ignore_errors=True,
             )
         except (OSError, dns.exception.DNSException) as error:
             logger.debug("dns: NS query for %s at %s failed: %s", qname, target.label, error)

@@ -7,6 +7,7 @@ such as `--nameserver`), the value and what is accepted.
 from __future__ import annotations
 
 import ipaddress
+import math
 import re
 from collections.abc import Iterable
 
@@ -17,6 +18,12 @@ from infra.dnsreport import InvalidDnsInput
 DNS_PORT = 53
 RECORD_TYPES = ("A", "AAAA")
 SERVER_FORMS = "HOST[:PORT], [IPv6]:PORT or a bare IPv6 address, with PORT from 1 to 65535"
+
+MAX_QUERY_TIMEOUT = 60.0
+"""The maximum time in seconds that one query waits for its response. A server that has not
+responded within a minute counts as down, and huge values overflow in the `selectors` module."""
+MAX_WAIT_TIMEOUT = 86400.0
+"""The maximum wait for propagation in seconds: one day."""
 
 # Letters, digits and hyphens (RFC 1123), plus the underscore that service labels such as
 # _acme-challenge use. Case is folded before the match.
@@ -164,6 +171,23 @@ def format_server(host: str, port: int) -> str:
     if ":" in host:
         return f"[{host}]:{port}"
     return f"{host}:{port}"
+
+
+def parse_seconds(value: float, argument: str, maximum: float) -> float:
+    """Return `value` when it is a finite number of seconds above 0 and at most `maximum`.
+
+    NaN and infinity are rejected because a deadline computed from them never arrives.
+
+    :raises InvalidDnsInput: naming `argument` and the value, for any other number.
+    """
+    accepted = f"expected a finite positive number of seconds, at most {maximum:g}"
+    if not math.isfinite(value):
+        raise InvalidDnsInput(f"dns: {argument} {value} is not a finite number; {accepted}")
+    if value <= 0:
+        raise InvalidDnsInput(f"dns: {argument} {value} is not positive; {accepted}")
+    if value > maximum:
+        raise InvalidDnsInput(f"dns: {argument} {value} is above the maximum; {accepted}")
+    return value
 
 
 def parse_record_type(text: str, argument: str = "--type") -> str:

@@ -13,6 +13,7 @@ Every function here is pure, so the rules are unit-tested without DNS servers:
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Sequence
 
@@ -22,9 +23,17 @@ MIN_POLL_INTERVAL = 1.0
 """Seconds between the starts of two rounds, at least. A round sends each server one query
 for the name, plus an AAAA probe and queries for CNAME targets where those apply."""
 MAX_POLL_INTERVAL = 10.0
+MIN_QUERY_TIME = 1.0
+"""Seconds of query time a wait's round needs before the deadline, or the whole query timeout
+when that is shorter. A query cut shorter would often report a responsive server as timed
+out, so no round and no resolver phase starts with less time left."""
 BACKOFF_FRACTION = 0.1
 """The poll interval grows to this fraction of the time since any answer last changed, so
 noticing a change late adds at most about 10% to the time already waited."""
+
+CACHE_ROUNDING_MARGIN = 1.0
+"""Seconds a resolver is held beyond the TTL it returned. Resolvers report the TTL left
+rounded down to whole seconds, so the entry may live up to a second longer than the TTL."""
 
 _ANSWERED = (Status.MATCH, Status.MISMATCH)
 
@@ -107,15 +116,24 @@ def cache_expiry(result: ServerResult, asked_at: float) -> float | None:
     """Return when a resolver's cached answer can change, or None when it may change any time.
 
     A positive answer stays cached for its TTL, and NXDOMAIN or NODATA for the negative TTL
-    from the zone's SOA. `asked_at` is the monotonic time the query was sent. Resolvers
-    report the TTL left rounded down to whole seconds, so the entry may live up to a second
-    longer than the TTL says, and asking at the TTL alone often gets the old answer again.
+    from the zone's SOA. `asked_at` is the monotonic time the query was sent. The expiry
+    includes `CACHE_ROUNDING_MARGIN`, because asking at the TTL alone often gets the old
+    answer again.
     """
     if result.role is not Role.RESOLVER or not result.ttl:
         return None
     if result.status not in (*_ANSWERED, Status.NXDOMAIN, Status.NODATA):
         return None
-    return asked_at + result.ttl + 1
+    return asked_at + result.ttl + CACHE_ROUNDING_MARGIN
+
+
+def cached_ttl(expiry: float, now: float) -> int:
+    """Return the whole seconds of TTL a resolver's cached answer has left at `now`.
+
+    `expiry` is the value of `cache_expiry`. Its rounding margin is taken off again, so the
+    result never exceeds the TTL the resolver returned, and it is 0 within the margin.
+    """
+    return max(0, math.ceil(expiry - CACHE_ROUNDING_MARGIN - now))
 
 
 def note_cache_expiry(result: ServerResult) -> None:
@@ -144,21 +162,30 @@ def poll_interval(now: float, last_change: float, agreeing: bool) -> float:
     return min(MAX_POLL_INTERVAL, max(MIN_POLL_INTERVAL, backoff))
 
 
+def has_time_for_queries(now: float, deadline: float, query_timeout: float) -> bool:
+    """Return True when queries sent at `now` get `MIN_QUERY_TIME` (or `query_timeout`,
+    when shorter) before `deadline`."""
+    return deadline - now >= min(query_timeout, MIN_QUERY_TIME)
+
+
 def next_round_at(
-    round_started: float, interval: float, deadline: float, query_timeout: float
+    round_started: float, interval: float, deadline: float, query_timeout: float, now: float
 ) -> float | None:
     """Return when the next round starts, or None when no round fits before the deadline.
 
     The last round is moved earlier, to `deadline - query_timeout` when that is still at
     least the minimum interval after this round, so its queries can finish by the deadline.
+    A round that this one has overrun starts at `now`. Either way, it must leave the time
+    `has_time_for_queries` requires.
     """
     earliest = round_started + MIN_POLL_INTERVAL
     planned = round_started + max(interval, MIN_POLL_INTERVAL)
     if planned + query_timeout > deadline:
         planned = max(earliest, deadline - query_timeout)
-    if planned >= deadline:
+    start = max(planned, now)
+    if not has_time_for_queries(start, deadline, query_timeout):
         return None
-    return planned
+    return start
 
 
 def answer_changed(before: ServerResult | None, after: ServerResult) -> bool:

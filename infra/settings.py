@@ -19,6 +19,7 @@ import idna
 import pulumi
 
 from infra import naming
+from infra.dnsinput import MAX_WAIT_TIMEOUT
 from infra.errors import InvalidInput
 from infra.scimsession import InvalidScimSession, parse_scimsession
 
@@ -58,6 +59,9 @@ KEYS = frozenset(
 )
 
 MIN_DNS_TTL = 30  # DigitalOcean DNS rejects a lower TTL.
+# The gate's wait is bounded like `scim-bridge dns wait --timeout`, and checked here so that
+# a too long timeout fails before any resource is created.
+MAX_PROPAGATION_TIMEOUT = int(MAX_WAIT_TIMEOUT)
 
 _REGION = re.compile(r"[a-z]{3}[0-9]")
 _SIZE_SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)+")
@@ -259,7 +263,10 @@ def load_settings(config: pulumi.Config | None = None, *, stack: str | None = No
         accepted=f"an integer number of seconds, {MIN_DNS_TTL} or more (DigitalOcean's minimum)",
     )
     propagation_timeout = reader.integer(
-        "propagationTimeout", minimum=1, accepted="a positive integer number of seconds"
+        "propagationTimeout",
+        minimum=1,
+        maximum=MAX_PROPAGATION_TIMEOUT,
+        accepted=f"a positive integer number of seconds, at most {MAX_PROPAGATION_TIMEOUT}",
     )
     resolvers = reader.string_list("resolvers", _parse_resolver, default=_default_resolvers)
     bridge_image = reader.text("bridgeImage", _parse_image, default=default_bridge_image)
@@ -373,7 +380,9 @@ class _Reader:
             self.problem(key, f"{raw!r} {error}")
             return None
 
-    def integer(self, key: str, *, minimum: int, accepted: str) -> int | None:
+    def integer(
+        self, key: str, *, minimum: int, accepted: str, maximum: int | None = None
+    ) -> int | None:
         try:
             value = self.config.get_int(key)
         except pulumi.ConfigTypeError:
@@ -383,6 +392,9 @@ class _Reader:
             value = DEFAULTS[key]
         if value < minimum:
             self.problem(key, f"{value} is less than {minimum}; accepted: {accepted}")
+            return None
+        if maximum is not None and value > maximum:
+            self.problem(key, f"{value} is greater than {maximum}; accepted: {accepted}")
             return None
         return value
 

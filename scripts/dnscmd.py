@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from infra.dnsinput import MAX_QUERY_TIMEOUT, MAX_WAIT_TIMEOUT
+
 if TYPE_CHECKING:
     from infra.dnsreport import Report, ServerResult
 
@@ -123,7 +125,12 @@ def check(
     timeout: Annotated[
         float,
         typer.Option(
-            "--timeout", metavar="S", help="Seconds each server has to respond to a query."
+            "--timeout",
+            metavar="S",
+            help=f"Seconds each server has to respond to a query, at most {MAX_QUERY_TIMEOUT:g}. "
+            "The timeout is per query. The whole check can take up to two timeouts, plus any "
+            "nameserver lookups, because the resolvers are asked only after the authoritative "
+            "servers have answered.",
         ),
     ] = 2.0,
     json_output: JsonOption = False,
@@ -163,12 +170,18 @@ def wait(
     quorum: QuorumOption = None,
     timeout: Annotated[
         float,
-        typer.Option("--timeout", metavar="S", help="Seconds to wait before giving up."),
+        typer.Option(
+            "--timeout",
+            metavar="S",
+            help=f"Seconds to wait before giving up, at most {MAX_WAIT_TIMEOUT:g} (a day).",
+        ),
     ] = 900.0,
     query_timeout: Annotated[
         float,
         typer.Option(
-            "--query-timeout", metavar="S", help="Seconds each server has to respond to a query."
+            "--query-timeout",
+            metavar="S",
+            help=f"Seconds each server has to respond to a query, at most {MAX_QUERY_TIMEOUT:g}.",
         ),
     ] = 2.0,
     json_output: JsonOption = False,

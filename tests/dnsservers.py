@@ -350,8 +350,10 @@ forward-zone:
 """
 
 
-Behaviour = Callable[[dns.message.Message], dns.message.Message | None]
-"""What a FakeResponder does with a query: the response to send, or None to stay silent."""
+Reply = dns.message.Message | bytes
+Behaviour = Callable[[dns.message.Message], Reply | list[Reply] | None]
+"""What a FakeResponder does with a query: the response to send, several datagrams to send
+in order (a message, or raw bytes for a malformed one), or None to stay silent."""
 
 
 class FakeResponder:
@@ -413,15 +415,40 @@ class FakeResponder:
             request = dns.message.from_wire(wire)
         except dns.exception.DNSException:
             return
-        response = self.behaviour(request)
-        if response is None:
+        replies = self.behaviour(request)
+        if replies is None:
             return
+        if not isinstance(replies, list):
+            replies = [replies]
         if self.delay:
             time.sleep(self.delay)
-        try:
-            self._socket.sendto(response.to_wire(), peer)
-        except OSError:
-            pass  # the socket was closed by stop() while this query was delayed
+        for reply in replies:
+            wire = reply if isinstance(reply, bytes) else reply.to_wire()
+            try:
+                self._socket.sendto(wire, peer)
+            except OSError:
+                return  # the socket was closed by stop() while this query was delayed
+
+
+def stray_replies_behaviour(behaviour: Behaviour) -> Behaviour:
+    """Return a behaviour that sends three stray datagrams before the response of `behaviour`.
+
+    The strays are a copy of the response with another id, one with another question, and
+    bytes that are not a DNS message, like late replies or forgeries a client can receive.
+    """
+
+    def respond(request: dns.message.Message) -> list[Reply] | None:
+        response = behaviour(request)
+        if not isinstance(response, dns.message.Message):
+            return response
+        other_id = dns.message.from_wire(response.to_wire())
+        other_id.id = (request.id + 1) % 65536
+        other_question = dns.message.make_query("other.example.test", request.question[0].rdtype)
+        other_question = dns.message.make_response(other_question)
+        other_question.id = request.id
+        return [other_id, other_question, b"\x00\x01not a DNS message", response]
+
+    return respond
 
 
 def rcode_behaviour(rcode: dns.rcode.Rcode) -> Behaviour:

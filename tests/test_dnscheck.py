@@ -29,6 +29,7 @@ from tests.dnsservers import (
     query,
     rcode_behaviour,
     silent_behaviour,
+    stray_replies_behaviour,
 )
 
 ZONE = "example.test"
@@ -212,6 +213,28 @@ def test_wait_holds_resolver_with_stale_answer(start_knot, start_unbound):
     assert final.servers[1].answers == [NEW]
 
 
+def test_held_resolver_ttl_within_returned(start_responder):
+    authoritative = start_responder(addresses_behaviour([NEW], ttl=300))
+    resolver = start_responder(addresses_behaviour([NEW], ttl=300))
+    reports: list[Report] = []
+
+    final = wait_for_propagation(
+        NAME,
+        [NEW],
+        nameservers=[authoritative.endpoint],
+        resolvers=[resolver.endpoint],
+        timeout=30,
+        on_progress=reports.append,
+    )
+
+    assert final.propagated
+    assert resolver.queries == 1
+    held = final.servers[1]
+    assert "not asked again" in held.detail
+    for report in reports:
+        assert report.servers[1].ttl <= 300
+
+
 def test_wait_holds_resolver_with_cached_nxdomain(start_knot, start_unbound):
     knot = start_knot([zone_with(1, negative_ttl=3)])
     unbound = start_unbound({ZONE: [knot.endpoint]})
@@ -242,6 +265,57 @@ def test_wait_holds_resolver_with_cached_nxdomain(start_knot, start_unbound):
     for report in held:
         earlier = reports[reports.index(report) - 1]
         assert report.servers[1].queries == earlier.servers[1].queries
+
+
+def test_wait_starts_no_round_at_deadline(start_responder):
+    # The silent resolver makes every round last until its queries time out: round 1 until
+    # 2.0 s, and round 2 (started then) until the deadline at 3.5 s, when no time is left
+    # for a third round.
+    authoritative = start_responder(addresses_behaviour([NEW]))
+    resolver = start_responder(silent_behaviour)
+    reports: list[Report] = []
+
+    with pytest.raises(PropagationTimeout) as raised:
+        wait_for_propagation(
+            NAME,
+            [NEW],
+            nameservers=[authoritative.endpoint],
+            resolvers=[resolver.endpoint],
+            timeout=3.5,
+            query_timeout=2.0,
+            on_progress=reports.append,
+        )
+
+    final = raised.value.report
+    assert result_for(final, authoritative.endpoint).status is Status.MATCH
+    assert result_for(final, resolver.endpoint).status is Status.TIMEOUT
+    assert final.rounds == reports[-1].rounds
+    for report in reports:
+        assert result_for(report, authoritative.endpoint).status is Status.MATCH
+
+
+def test_wait_skips_resolvers_without_time_left(start_responder):
+    # The authoritative server responds 0.8 s into a 1.5 s wait, which leaves the resolvers
+    # less than the 1 s of query time a wait gives them.
+    authoritative = start_responder(addresses_behaviour([NEW]), delay=0.8)
+    resolver = start_responder(addresses_behaviour([NEW]))
+
+    with pytest.raises(PropagationTimeout) as raised:
+        wait_for_propagation(
+            NAME,
+            [NEW],
+            nameservers=[authoritative.endpoint],
+            resolvers=[resolver.endpoint],
+            timeout=1.5,
+            query_timeout=2.0,
+        )
+
+    final = raised.value.report
+    assert result_for(final, authoritative.endpoint).status is Status.MATCH
+    skipped = result_for(final, resolver.endpoint)
+    assert skipped.status is Status.PENDING
+    assert "too close to the deadline" in skipped.detail
+    assert resolver.queries == 0
 
 
 def test_wait_timeout_lists_lagging_servers(start_knot, start_responder):
@@ -411,6 +485,15 @@ def test_check_reports_misbehaving_server(start_knot, start_responder, behaviour
     assert not report.propagated
 
 
+def test_check_ignores_stray_replies(start_responder):
+    responder = start_responder(stray_replies_behaviour(addresses_behaviour([NEW])))
+
+    report = check(NAME, [NEW], nameservers=[responder.endpoint], resolvers=[responder.endpoint])
+
+    assert statuses(report) == [Status.MATCH, Status.MATCH]
+    assert report.propagated
+
+
 def referral_to_child_zone(request: dns.message.Message) -> dns.message.Message:
     """Answer like a parent zone's server that delegates the name: NS records, no AA flag."""
     response = dns.message.make_response(request)
@@ -494,6 +577,54 @@ def test_check_quorum_accepts_enough_resolvers(start_knot, start_unbound, start_
     assert with_quorum.propagated
     assert not without_quorum.propagated
     assert statuses(without_quorum) == [Status.MATCH, Status.MATCH, Status.MISMATCH]
+
+
+def test_quorum_counts_duplicate_resolvers_once(start_responder):
+    responder = start_responder(addresses_behaviour([NEW]))
+    host, port = responder.endpoint.rsplit(":", 1)
+    same_resolver = [responder.endpoint, f" {host}:{port} ", responder.endpoint]
+
+    with pytest.raises(InvalidDnsInput) as caught:
+        check(NAME, [NEW], nameservers=[], resolvers=same_resolver, quorum=2)
+
+    assert "--quorum 2 is out of range; expected 0 to 1" in str(caught.value)
+    assert responder.queries == 0
+
+
+def test_duplicate_servers_are_asked_once(start_responder):
+    responder = start_responder(addresses_behaviour([NEW]))
+    twice = [responder.endpoint, responder.endpoint]
+
+    report = check(NAME, [NEW], nameservers=twice, resolvers=twice, quorum=1)
+
+    assert report.propagated
+    assert [server.role for server in report.servers] == [Role.AUTHORITATIVE, Role.RESOLVER]
+
+
+def test_quorum_counts_resolver_names_by_address(start_knot, start_unbound, start_responder):
+    knot = start_knot([zone_with(1, ("bridge", "A", NEW))])
+    resolver = start_responder(addresses_behaviour([NEW]))
+    knot.update(
+        zone_with(
+            2, ("bridge", "A", NEW), ("r1", "A", resolver.address), ("r2", "A", resolver.address)
+        )
+    )
+    unbound = start_unbound({ZONE: [knot.endpoint]})
+    two_names = [f"r1.example.test:{resolver.port}", f"r2.example.test:{resolver.port}"]
+
+    with pytest.raises(InvalidDnsInput) as caught:
+        check(
+            NAME,
+            [NEW],
+            nameservers=[knot.endpoint],
+            resolvers=two_names,
+            quorum=2,
+            bootstrap_resolver=unbound.endpoint,
+        )
+
+    assert "--quorum 2 is out of range; expected 0 to 1" in str(caught.value)
+    assert "once their names are resolved to addresses" in str(caught.value)
+    assert resolver.queries == 0
 
 
 def test_check_without_expected_reports_agreement(start_knot):

@@ -152,6 +152,17 @@ def test_wait_timeout_prints_last_table_and_exits_1(current_and_lagging):
         (["check", NAME, "--type", "MX"], "'--type'"),
         (["check", NAME, "--quorum", "4"], "--quorum 4 is out of range; expected 0 to 1"),
         (["check", NAME, "--timeout", "0"], "--timeout 0.0 is not positive"),
+        (["check", NAME, "--timeout", "nan"], "--timeout nan is not a finite number"),
+        (["check", NAME, "--timeout", "inf"], "--timeout inf is not a finite number"),
+        (["check", NAME, "--timeout", "61"], "--timeout 61.0 is above the maximum"),
+        (["check", NAME, "--timeout", "1e308"], "positive number of seconds, at most 60"),
+        (["wait", NAME, "--expect", NEW, "--timeout", "nan"], "--timeout nan is not a finite"),
+        (["wait", NAME, "--expect", NEW, "--timeout", "inf"], "--timeout inf is not a finite"),
+        (["wait", NAME, "--expect", NEW, "--timeout", "1e308"], "--timeout 1e+308 is above"),
+        (["wait", NAME, "--expect", NEW, "--timeout", "86401"], "at most 86400"),
+        (["wait", NAME, "--expect", NEW, "--query-timeout", "nan"], "--query-timeout nan is"),
+        (["wait", NAME, "--expect", NEW, "--query-timeout", "-inf"], "--query-timeout -inf is"),
+        (["wait", NAME, "--expect", NEW, "--query-timeout", "61"], "seconds, at most 60"),
         (["wait", NAME], "--expect is missing"),
         (
             ["wait", NAME, "--expect", NEW, "--query-timeout", "-1"],
@@ -175,6 +186,21 @@ def test_bad_input_exits_2_naming_argument(start_responder, arguments, message):
     assert responder.queries == 0
 
 
+def test_duplicate_resolver_quorum_exits_2(start_responder):
+    responder = start_responder(addresses_behaviour([NEW]))
+
+    result = runner.invoke(
+        app,
+        ["dns", "check", NAME, "--expect", NEW, "--nameserver", responder.endpoint,
+         "--resolver", responder.endpoint, "--resolver", responder.endpoint, "--quorum", "2"],
+    )  # fmt: skip
+
+    assert result.exit_code == 2
+    assert "--quorum 2 is out of range; expected 0 to 1, the number of distinct" in result.stderr
+    assert result.stdout == ""
+    assert responder.queries == 0
+
+
 def test_lower_case_type_is_accepted(start_knot):
     knot = start_knot([Zone("example.test").add("bridge", "AAAA", "2001:db8::20")])
 
@@ -192,3 +218,12 @@ def test_help_documents_exit_codes():
 
     assert result.exit_code == 0
     assert "2 bad input" in result.stdout
+
+
+def test_check_help_says_timeout_is_per_query():
+    result = runner.invoke(app, ["dns", "check", "--help"])
+    words = " ".join(result.stdout.replace("│", " ").split())
+
+    assert result.exit_code == 0
+    assert "The timeout is per query." in words
+    assert "The whole check can take up to two timeouts" in words

@@ -7,6 +7,7 @@ from infra.dnsinput import (
     normalize_name,
     parse_expected,
     parse_record_type,
+    parse_seconds,
     parse_server,
 )
 from infra.dnsreport import DnsCheckError, InvalidDnsInput
@@ -137,3 +138,28 @@ def test_parse_expected_rejects(texts, record_type, message):
         parse_expected(texts, record_type)
 
     assert message in str(raised.value)
+
+
+@pytest.mark.parametrize("value", [0.001, 2.0, 60.0])
+def test_parse_seconds_accepts(value):
+    assert parse_seconds(value, "--timeout", 60.0) == value
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (float("nan"), "--timeout nan is not a finite number"),
+        (float("inf"), "--timeout inf is not a finite number"),
+        (float("-inf"), "--timeout -inf is not a finite number"),
+        (0.0, "--timeout 0.0 is not positive"),
+        (-1.0, "--timeout -1.0 is not positive"),
+        (60.5, "--timeout 60.5 is above the maximum"),
+        (1e308, "--timeout 1e+308 is above the maximum"),
+    ],
+)
+def test_parse_seconds_rejects(value, message):
+    with pytest.raises(InvalidDnsInput) as caught:
+        parse_seconds(value, "--timeout", 60.0)
+
+    assert message in str(caught.value)
+    assert "expected a finite positive number of seconds, at most 60" in str(caught.value)

@@ -126,6 +126,23 @@ def test_cache_expiry_holds_negative_and_stale_answers(status):
     assert dnspolicy.cache_expiry(result(status, role=RESOLVER, ttl=5), asked_at=0.0) == 6.0
 
 
+@pytest.mark.parametrize("ttl", [1, 300, 2**31 - 1])
+@pytest.mark.parametrize("elapsed", [0.0, 0.001, 0.5, 0.999, 1.0, 1.5])
+def test_cached_ttl_never_exceeds_returned_ttl(ttl, elapsed):
+    expiry = dnspolicy.cache_expiry(result(role=RESOLVER, ttl=ttl), asked_at=100.0)
+
+    assert dnspolicy.cached_ttl(expiry, now=100.0 + elapsed) <= ttl
+
+
+def test_cached_ttl_counts_down_from_returned_ttl():
+    expiry = dnspolicy.cache_expiry(result(role=RESOLVER, ttl=300), asked_at=100.0)
+
+    assert dnspolicy.cached_ttl(expiry, now=100.5) == 300
+    assert dnspolicy.cached_ttl(expiry, now=101.0) == 299
+    assert dnspolicy.cached_ttl(expiry, now=399.5) == 1
+    assert dnspolicy.cached_ttl(expiry, now=400.5) == 0
+
+
 @pytest.mark.parametrize(
     "held",
     [
@@ -155,20 +172,42 @@ def test_poll_interval_confirms_agreement_after_minimum():
 
 
 def test_next_round_at_keeps_planned_time():
-    assert dnspolicy.next_round_at(10.0, 3.0, deadline=100.0, query_timeout=2.0) == 13.0
+    assert dnspolicy.next_round_at(10.0, 3.0, 100.0, 2.0, now=10.1) == 13.0
 
 
 def test_next_round_at_respects_minimum_interval():
-    assert dnspolicy.next_round_at(10.0, 0.2, deadline=100.0, query_timeout=2.0) == 11.0
+    assert dnspolicy.next_round_at(10.0, 0.2, 100.0, 2.0, now=10.1) == 11.0
 
 
 def test_next_round_at_finishes_by_deadline():
-    assert dnspolicy.next_round_at(10.0, 8.0, deadline=15.0, query_timeout=2.0) == 13.0
+    assert dnspolicy.next_round_at(10.0, 8.0, 15.0, 2.0, now=10.1) == 13.0
 
 
 def test_next_round_at_none_past_deadline():
-    assert dnspolicy.next_round_at(10.0, 1.0, deadline=10.5, query_timeout=2.0) is None
-    assert dnspolicy.next_round_at(10.0, 1.0, deadline=11.0, query_timeout=2.0) is None
+    assert dnspolicy.next_round_at(10.0, 1.0, 10.5, 2.0, now=10.1) is None
+    assert dnspolicy.next_round_at(10.0, 1.0, 11.0, 2.0, now=10.1) is None
+
+
+def test_next_round_at_starts_overrun_round_now():
+    assert dnspolicy.next_round_at(10.0, 1.0, 100.0, 2.0, now=12.5) == 12.5
+
+
+@pytest.mark.parametrize("now", [11.5, 12.0, 12.2, 12.4])
+def test_next_round_at_none_without_query_time(now):
+    # This round overran its planned successor (at 11.0) into the deadline's last second.
+    assert dnspolicy.next_round_at(10.0, 1.0, 12.2, 2.0, now=now) is None
+
+
+def test_next_round_at_allows_short_query_timeout():
+    assert dnspolicy.next_round_at(10.0, 1.0, 11.4, 0.3, now=10.1) == 11.0
+    assert dnspolicy.next_round_at(10.0, 1.0, 11.2, 0.3, now=10.1) is None
+
+
+def test_has_time_for_queries():
+    assert dnspolicy.has_time_for_queries(10.0, 11.0, 2.0)
+    assert not dnspolicy.has_time_for_queries(10.1, 11.0, 2.0)
+    assert dnspolicy.has_time_for_queries(10.6, 11.0, 0.4)
+    assert not dnspolicy.has_time_for_queries(11.0, 11.0, 0.4)
 
 
 def test_answer_changed_notices_status_and_answers():

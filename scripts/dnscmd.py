@@ -269,12 +269,27 @@ def render_table(report: Report) -> str:
     return "\n".join(lines)
 
 
+def _not_propagated(report: Report) -> str:
+    """Say how many of the servers asked differ, and how many resolvers wait their turn."""
+    pending = sum(server.status.value == "pending" for server in report.servers)
+    asked = len(report.servers) - pending
+    differing = sum(server.status.value not in ("match", "pending") for server in report.servers)
+    wanted = report.expected or report.agreed
+    if wanted:
+        verdict = f"{differing} of {asked} servers asked do not answer {', '.join(wanted)}"
+    else:
+        verdict = "the servers asked do not agree on a non-empty set of addresses"
+    if pending:
+        noun = "resolver is" if pending == 1 else "resolvers are"
+        verdict += f"; {pending} {noun} asked once the authoritative servers agree"
+    return f"not propagated: {verdict}"
+
+
 def _verdict(report: Report) -> str:
-    target = f"{report.name} {report.record_type}"
-    wanted = ", ".join(report.expected or report.agreed) or "no address"
     if not report.propagated:
-        lagging = len(report.lagging)
-        return f"not propagated: {lagging} of {len(report.servers)} servers do not answer {wanted}"
+        return _not_propagated(report)
+    target = f"{report.name} {report.record_type}"
+    wanted = ", ".join(report.expected or report.agreed)
     resolvers = [server for server in report.servers if server.role.value == "resolver"]
     matching = sum(server.status.value == "match" for server in resolvers)
     places = []

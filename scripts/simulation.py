@@ -12,6 +12,7 @@ the same plan on every run.
 import asyncio
 import contextvars
 import difflib
+import gc
 import hashlib
 import json
 import runpy
@@ -544,16 +545,37 @@ def _simulate(config, secret_keys, stack, mocks) -> Simulation:
         runpy.run_path(str(PROGRAM), run_name="__main__")
         return resolve_outputs()
 
+    loops_before = _open_event_loops()
     try:
         _sync_await(run_pulumi_func(program))
     finally:
         asyncio.set_event_loop(None)
         loop.close()
+        _close_idle_loops(loops_before)
 
     for record in records:
         record.inputs = mask_secrets(record.inputs)
         record.outputs = mask_secrets(record.outputs)
     return Simulation(stack=stack, resources=_in_creation_order(records), outputs=resolved)
+
+
+def _open_event_loops() -> set[int]:
+    return {id(item) for item in gc.get_objects() if isinstance(item, asyncio.AbstractEventLoop)}
+
+
+def _close_idle_loops(before: set[int]) -> None:
+    """Close the event loops that the run left open in the SDK's worker threads.
+
+    The Pulumi SDK (3.x, `pulumi.runtime.sync_await._ensure_event_loop`) gives a thread
+    without a loop a new one and never closes it. Left to the garbage collector at exit,
+    such a loop may be closed after its self-pipe, and Python prints "Exception ignored in
+    BaseEventLoop.__del__" on standard error.
+    """
+    for item in gc.get_objects():
+        if not isinstance(item, asyncio.AbstractEventLoop) or id(item) in before:
+            continue
+        if not item.is_running() and not item.is_closed():
+            item.close()
 
 
 def _in_creation_order(records: list[RegisteredResource]) -> list[RegisteredResource]:

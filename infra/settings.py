@@ -9,6 +9,7 @@ plain key, never the value of a secret one.
 import difflib
 import enum
 import hashlib
+import ipaddress
 import json
 import re
 from collections.abc import Callable
@@ -59,6 +60,11 @@ KEYS = frozenset(
 )
 
 MIN_DNS_TTL = 30  # DigitalOcean DNS rejects a lower TTL.
+# A day. Resolvers keep the address this long after the load balancer is replaced.
+MAX_DNS_TTL = 86400
+# A guard against typing errors, far above what one bridge needs (two or three nodes);
+# preflight checks the account's own Droplet limit.
+MAX_NODE_COUNT = 100
 # The gate's wait is bounded like `scim-bridge dns wait --timeout`, and checked here so that
 # a too long timeout fails before any resource is created.
 MAX_PROPAGATION_TIMEOUT = int(MAX_WAIT_TIMEOUT)
@@ -253,14 +259,21 @@ def load_settings(config: pulumi.Config | None = None, *, stack: str | None = No
     node_size = reader.text(
         "nodeSize", _pattern(_SIZE_SLUG, "a droplet size slug such as s-2vcpu-4gb")
     )
-    node_count = reader.integer("nodeCount", minimum=1, accepted="an integer of 1 or more")
+    node_count = reader.integer(
+        "nodeCount",
+        minimum=1,
+        maximum=MAX_NODE_COUNT,
+        accepted=f"an integer from 1 to {MAX_NODE_COUNT}",
+    )
     ha = reader.boolean("ha")
     tls_mode = reader.text("tlsMode", _choice(TlsMode))
     letsencrypt_email = reader.text("letsencryptEmail", _parse_email, optional=True)
     dns_ttl = reader.integer(
         "dnsTtl",
         minimum=MIN_DNS_TTL,
-        accepted=f"an integer number of seconds, {MIN_DNS_TTL} or more (DigitalOcean's minimum)",
+        maximum=MAX_DNS_TTL,
+        accepted=f"an integer number of seconds from {MIN_DNS_TTL} (DigitalOcean's minimum) "
+        f"to {MAX_DNS_TTL}",
     )
     propagation_timeout = reader.integer(
         "propagationTimeout",
@@ -383,10 +396,15 @@ class _Reader:
     def integer(
         self, key: str, *, minimum: int, accepted: str, maximum: int | None = None
     ) -> int | None:
+        raw = self.config.get(key)
+        # int() also reads '1_000' and digits of other scripts, which are not what is meant.
+        if raw is not None and not re.fullmatch(r"\s*-?[0-9]+\s*", raw):
+            self.problem(key, f"{raw!r} is not an integer; accepted: {accepted}")
+            return None
         try:
             value = self.config.get_int(key)
         except pulumi.ConfigTypeError:
-            self.problem(key, f"{self.config.get(key)!r} is not an integer; accepted: {accepted}")
+            self.problem(key, f"{raw!r} is not an integer; accepted: {accepted}")
             return None
         if value is None:
             value = DEFAULTS[key]
@@ -422,7 +440,8 @@ class _Reader:
                 parsed.append(parse(item))
             except ValueError as error:
                 self.problem(key, f"{item!r} {error}")
-        return parsed
+        # A repeated tag or resolver adds nothing; keep the first of each.
+        return list(dict.fromkeys(parsed))
 
     def secret(self, key, parse):
         # Read as plain text and parse here: Pulumi's typed getters put the value into
@@ -470,7 +489,9 @@ def to_ascii_name(raw: str) -> str:
 
     :raises ValueError: when a label is empty, too long or not allowed by IDNA 2008.
     """
-    name = raw.strip().rstrip(".")
+    name = raw.strip()
+    if name.endswith("."):
+        name = name[:-1]
     if not name:
         raise ValueError("is empty")
     try:
@@ -496,6 +517,8 @@ def _parse_domain(raw: object) -> str:
         raise ValueError(f"{error}; {accepted}") from None
     if "." not in name:
         raise ValueError(f"has a single label; {accepted}")
+    if name.rsplit(".", 1)[-1].isdigit():
+        raise ValueError(f"ends in a numeric label, as an IP address does; {accepted}")
     return name
 
 
@@ -526,6 +549,8 @@ def _parse_email(raw: object) -> str:
         raise ValueError(f"has an invalid domain; {accepted}") from None
     if "." not in match.group(1):
         raise ValueError(f"has no dot in its domain; {accepted}")
+    if len(text.split("@", 1)[0]) > 64:
+        raise ValueError(f"has a local part longer than 64 characters; {accepted}")
     return text
 
 
@@ -545,6 +570,12 @@ def _parse_tag(raw: str) -> str:
             "is not a DigitalOcean tag; accepted: letters, digits, ':', '-' and '_', "
             "up to 255 characters"
         )
+    # Teardown proves ownership with these tags, so an extra tag must not imitate them.
+    if raw == "scim-bridge" or raw.startswith((naming.STACK_TAG_PREFIX, "k8s:")):
+        raise ValueError(
+            "is reserved: the stack adds scim-bridge and its own scim-bridge-stack: tag, and "
+            "DOKS adds k8s: tags; accepted: any other DigitalOcean tag"
+        )
     return raw
 
 
@@ -556,6 +587,20 @@ def _parse_resolver(raw: str) -> str:
         host, port = dnscheck.parse_server(raw)
     except InvalidInput as error:
         raise ValueError(f"is not a resolver address ({error})") from None
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return raw.strip()
+    if (
+        address.is_unspecified
+        or address.is_multicast
+        or address.is_link_local
+        or address == ipaddress.IPv4Address("255.255.255.255")
+    ):
+        raise ValueError(
+            "is not a unicast resolver address (unspecified, multicast, broadcast and "
+            "link-local addresses, such as a cloud metadata address, are not accepted)"
+        )
     return raw.strip()
 
 

@@ -43,8 +43,13 @@ def load(values: dict) -> settings_module.Settings:
         return load_settings(pulumi.Config("scim-bridge"), stack="test")
 
     # Output.secret needs an event loop; a simulation before may have closed the last one.
-    asyncio.set_event_loop(asyncio.new_event_loop())
-    return contextvars.copy_context().run(run)
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        return contextvars.copy_context().run(run)
+    finally:
+        asyncio.set_event_loop(None)
+        loop.close()
 
 
 def write_config(tmp_path: Path, overrides: dict, remove=()) -> Path:
@@ -173,9 +178,17 @@ INVALID = [
     ("domain", "example.com junk", "DNS zone"),
     ("domain", "com", "single label"),
     ("domain", "exa_mple.com", "DNS"),
-    ("dnsTtl", "29", "30 or more"),
+    ("dnsTtl", "29", "from 30"),
+    ("dnsTtl", "86401", "greater than 86400"),
+    ("dnsTtl", str(2**63), "greater than 86400"),
     ("dnsTtl", "sixty", "not an integer"),
-    ("nodeCount", "0", "1 or more"),
+    ("nodeCount", "0", "from 1 to 100"),
+    ("nodeCount", str(10**30), "greater than 100"),
+    ("nodeCount", "1_000", "not an integer"),
+    ("nodeCount", "\u0663", "not an integer"),
+    ("domain", "127.0.0.1", "numeric label"),
+    ("domain", "example.123", "numeric label"),
+    ("domain", "example.com..", "DNS"),
     ("nodeCount", "2.5", "not an integer"),
     ("tlsMode", "passthrough", "letsencrypt, loadbalancer"),
     ("imageSource", "dockerhub", "upstream, registry"),
@@ -191,12 +204,19 @@ INVALID = [
     ("letsencryptEmail", "admin", "email"),
     ("letsencryptEmail", "admin@localhost", "email"),
     ("letsencryptEmail", "a b@example.com", "email"),
+    ("letsencryptEmail", "a" * 65 + "@example.com", "longer than 64"),
     ("kubernetesVersion", "latest", "version prefix"),
     ("kubernetesVersion", "1.20", "matches no DOKS version"),
     ("ha", "maybe", "true or false"),
     ("resolvers", "8.8.8.8", "list"),
     ("resolvers", '["not a server!"]', "resolver"),
     ("tags", '["has space"]', "DigitalOcean tag"),
+    ("tags", '["scim-bridge"]', "reserved"),
+    ("tags", '["scim-bridge-stack:scim-bridge-other"]', "reserved"),
+    ("resolvers", '["0.0.0.0"]', "unicast"),
+    ("resolvers", '["224.0.0.1"]', "unicast"),
+    ("resolvers", '["255.255.255.255"]', "unicast"),
+    ("resolvers", '["169.254.169.254"]', "unicast"),
 ]
 
 

@@ -18,6 +18,10 @@ SESSION_FIELDS = frozenset({"verifier", "encCredentials", "version", "deviceUuid
 
 ACCEPTED = "accepted: the scimsession file saved when the bridge was set up (JSON, or base64 of it)"
 
+# Session files are a few kilobytes; the limits keep hostile input short in messages.
+MAX_SESSION_SIZE = 64 * 1024
+MAX_DOMAIN_FIELD = 300
+
 _BASE64 = re.compile(r"[A-Za-z0-9+/_\-=\s]+")
 _JWT = re.compile(r"(?:Bearer\s+)?eyJ[A-Za-z0-9_\-]*\.[A-Za-z0-9_\-]*\.[A-Za-z0-9_\-]*")
 
@@ -97,6 +101,11 @@ def parse_scimsession(raw: bytes | str, *, source: str = "scimsession") -> ScimS
         )
 
     domain = document.get("domain")
+    if isinstance(domain, str) and not _plausible_domain(domain.strip()):
+        # Shown in error messages beside the hostname, so it must be short plain text.
+        raise InvalidScimSession(
+            source, "not-a-session", "has a domain field that is not a host name or URL"
+        )
     return ScimSession(
         text=json.dumps(document, separators=(",", ":")),
         fields=frozenset(document),
@@ -105,6 +114,10 @@ def parse_scimsession(raw: bytes | str, *, source: str = "scimsession") -> ScimS
         had_bom=had_bom,
         had_crlf=had_crlf,
     )
+
+
+def _plausible_domain(domain: str) -> bool:
+    return len(domain) <= MAX_DOMAIN_FIELD and domain.isprintable() and " " not in domain
 
 
 def _decode_base64(text: str, source: str) -> str:
@@ -126,8 +139,14 @@ def _decode_base64(text: str, source: str) -> str:
 
 def _load_json(text: str, source: str, was_base64: bool) -> dict:
     form = "base64 of JSON" if was_base64 else "JSON"
+    if len(text) > MAX_SESSION_SIZE:
+        raise InvalidScimSession(
+            source, "not-a-session", f"is larger than {MAX_SESSION_SIZE // 1024} KiB"
+        )
     try:
         document = json.loads(text)
+    except RecursionError:
+        raise InvalidScimSession(source, "not-a-session", f"is {form} nested too deeply") from None
     except json.JSONDecodeError as error:
         # A file cut short ends inside a string or before the closing brace.
         if error.msg.startswith("Unterminated string") or error.pos >= len(text):

@@ -51,6 +51,8 @@ NAMESPACE = "scim-bridge"
 SCIMSESSION_KEY = f"{NAMESPACE}:scimsession"
 PULUMI_INSTALL_HINT = "install it from https://www.pulumi.com/docs/install/"
 DEFAULT_DNS_TIMEOUT = 3.0
+# Larger than any scimsession or bearer token file.
+MAX_INPUT_FILE = 256 * 1024
 
 # A function that returns the NS names of a zone, and raises OSError or a dnspython
 # exception when the lookup fails. Tests pass a table; production asks a resolver.
@@ -338,12 +340,20 @@ def _scimsession_source(
 
 
 def _read_bytes(path: Path, option: str) -> bytes:
+    # Read one byte past the limit, so a larger file (or /dev/zero) is reported, not loaded.
     try:
-        return path.read_bytes()
+        with path.open("rb") as file:
+            data = file.read(MAX_INPUT_FILE + 1)
     except OSError as error:
         raise InvalidInput(
             f"preflight: {option} {path}: cannot be read: {error.strerror}"
         ) from None
+    if len(data) > MAX_INPUT_FILE:
+        raise InvalidInput(
+            f"preflight: {option} {path}: is larger than {MAX_INPUT_FILE // 1024} KiB; "
+            "accepted: a scimsession or bearer token file, a few kilobytes"
+        )
+    return data
 
 
 def _read_text(path: Path | None, option: str) -> str | None:

@@ -479,13 +479,15 @@ def check_bearer_token(raw: str) -> CheckResult:
     token = raw.strip().removeprefix("Bearer ").strip()
     if not token:
         return CheckResult("bearer token", Status.FAIL, "the bearer token file is empty", fix)
-    if token.startswith("{") or _is_session(token):
+    if _is_session(token):
         return CheckResult(
             "bearer token",
             Status.FAIL,
             "this is the scimsession file, not the bearer token",
             "give the scimsession to the stack and the bearer token to the identity provider",
         )
+    if token.startswith(("{", "[")):
+        return CheckResult("bearer token", Status.FAIL, "this is JSON, not a bearer token", fix)
     if any(character.isspace() for character in token):
         return CheckResult("bearer token", Status.FAIL, "the token has whitespace inside", fix)
 
@@ -499,13 +501,13 @@ def check_bearer_token(raw: str) -> CheckResult:
         )
     try:
         header = json.loads(base64.urlsafe_b64decode(segments[0] + "=" * (-len(segments[0]) % 4)))
-    except (binascii.Error, ValueError):
+    except (binascii.Error, ValueError, RecursionError):
         header = None
-    if not isinstance(header, dict) or "alg" not in header:
+    if not isinstance(header, dict) or not isinstance(header.get("alg"), str):
         return CheckResult(
             "bearer token", Status.FAIL, "not a JWT: the first part is not a JWT header", fix
         )
-    return CheckResult("bearer token", Status.OK, f"a JWT signed with {header['alg']}")
+    return CheckResult("bearer token", Status.OK, f"a JWT signed with {header['alg'][:20]!r}")
 
 
 def _is_session(text: str) -> bool:

@@ -378,7 +378,7 @@ def read_stack_file(path: Path, *, command: str = "plan") -> StackFile:
         would otherwise be ignored and its default used).
     """
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        document = _load_stack_yaml(path.read_text(encoding="utf-8")) or {}
     except FileNotFoundError:
         raise InvalidInput(f"{command}: --config {path}: no such file") from None
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
@@ -397,14 +397,57 @@ def read_stack_file(path: Path, *, command: str = "plan") -> StackFile:
         if "default" in spec:
             config[f"{PROJECT}:{key}"] = _config_string(spec["default"])
     encrypted = []
+    given = set()
     for key, value in (document.get("config") or {}).items():
         full_key = key if ":" in str(key) else f"{PROJECT}:{key}"
         _require_declared(full_key, declared, path, command)
+        if full_key in given:
+            raise InvalidInput(
+                f"{command}: --config {path}: {full_key} is set twice, with and without its "
+                f"{PROJECT}: namespace; accepted: one of them"
+            )
+        given.add(full_key)
         if isinstance(value, dict) and "secure" in value:
             encrypted.append(full_key)
             continue
         config[full_key] = _config_string(value)
     return StackFile(config, secret_keys, encrypted)
+
+
+class _StackFileLoader(yaml.SafeLoader):
+    """Read a stack file as the Pulumi CLI hands values to a program: each scalar as its text.
+
+    The Pulumi CLI passes `1.30` and `no` through as written, where YAML 1.1 would read the
+    float 1.3 and the boolean false. Aliases are rejected: a few nested ones expand into
+    gigabytes, and stack files have no use for them. A key set twice is rejected too.
+    """
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.constructor.ConstructorError(
+                None, None, "aliases (*name) are not accepted in a stack file", event.start_mark
+            )
+        return super().compose_node(parent, index)
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"the key {key!r} is set twice", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+# Scalars stay text: only strings, and the null of an empty value, are resolved.
+_StackFileLoader.yaml_implicit_resolvers = {}
+
+
+def _load_stack_yaml(text: str):
+    return yaml.load(text, Loader=_StackFileLoader)  # noqa: S506 - a SafeLoader subclass
 
 
 def _require_declared(key: str, declared: dict, path: Path, command: str) -> None:

@@ -248,3 +248,44 @@ def test_invalid_settings_exit_2_in_subprocess(tmp_path):
     assert result.stdout == ""
     assert "scim-bridge:dnsTtl: 5 is less than 30" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_scalars_read_as_written(tmp_path):
+    path = tmp_path / "Pulumi.prod.yaml"
+    path.write_text(
+        "config:\n  scim-bridge:domain: example.com\n  scim-bridge:kubernetesVersion: 1.30\n"
+    )
+
+    result = invoke("--config", str(path))
+
+    assert result.exit_code == 2
+    assert "'1.30' matches no DOKS version" in result.stderr
+
+
+def test_yaml_aliases_rejected(tmp_path):
+    path = tmp_path / "Pulumi.prod.yaml"
+    path.write_text(
+        "other: &a [x, x]\nconfig:\n  scim-bridge:domain: example.com\n  scim-bridge:tags: *a\n"
+    )
+
+    result = invoke("--config", str(path))
+
+    assert result.exit_code == 2
+    assert "aliases" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "config:\n  scim-bridge:domain: example.com\n  scim-bridge:domain: example.org\n",
+        "config:\n  domain: example.com\n  scim-bridge:domain: example.org\n",
+    ],
+)
+def test_key_set_twice_rejected(tmp_path, text):
+    path = tmp_path / "Pulumi.prod.yaml"
+    path.write_text(text)
+
+    result = invoke("--config", str(path))
+
+    assert result.exit_code == 2
+    assert "set twice" in result.stderr

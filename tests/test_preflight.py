@@ -13,6 +13,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+from infra.errors import InvalidInput
 from scripts import preflight
 from scripts.checks import Status
 from scripts.cli import app
@@ -576,3 +577,14 @@ def test_delegation_lookup_timeout_warns(ready, sleeps, tmp_path):
     assert delegation.status is Status.WARN
     assert delegation.detail.endswith("the resolver did not answer in time")
     assert "--resolver" in delegation.fix
+
+
+def test_oversized_input_file_rejected(tmp_path):
+    path = tmp_path / "scimsession"
+    path.write_bytes(b"x" * (preflight.MAX_INPUT_FILE + 1))
+
+    with pytest.raises(InvalidInput) as caught:
+        preflight._read_bytes(path, "--scimsession")
+
+    assert "--scimsession" in str(caught.value)
+    assert "larger than 256 KiB" in str(caught.value)

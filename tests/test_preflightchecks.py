@@ -407,3 +407,19 @@ def test_bearer_token_problems(raw, phrase):
     assert result.status is Status.FAIL
     assert phrase in result.detail
     assert "opaque-token-value" not in result.detail
+
+
+def test_json_object_is_not_called_a_session():
+    result = check_bearer_token('{"name": "not a session"}')
+
+    assert result.status is Status.FAIL
+    assert result.detail == "this is JSON, not a bearer token"
+
+
+def test_deeply_nested_token_header_fails_cleanly():
+    header = base64.urlsafe_b64encode(b"[" * 5000 + b"]" * 5000).decode().rstrip("=")
+
+    result = check_bearer_token(f"{header}.e30.c2ln")
+
+    assert result.status is Status.FAIL
+    assert "not a JWT header" in result.detail

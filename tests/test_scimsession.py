@@ -6,7 +6,7 @@ import json
 import pytest
 
 from infra.errors import InvalidInput
-from infra.scimsession import InvalidScimSession, parse_scimsession
+from infra.scimsession import SESSION_FIELDS, InvalidScimSession, parse_scimsession
 
 SECRET_MARKER = "s3cr3t-credential-material"
 SESSION = {
@@ -109,3 +109,27 @@ def test_repr_hides_text():
     session = parse_scimsession(SESSION_JSON)
 
     assert SECRET_MARKER not in repr(session)
+
+
+def test_deeply_nested_session_rejected():
+    with pytest.raises(InvalidScimSession) as caught:
+        parse_scimsession("[" * 100_000 + "]" * 100_000)
+
+    assert caught.value.reason in ("not-a-session", "not-json")
+
+
+def test_oversized_session_rejected():
+    with pytest.raises(InvalidScimSession) as caught:
+        parse_scimsession('{"pad": "' + "x" * 70_000 + '"}')
+
+    assert "larger than 64 KiB" in str(caught.value)
+
+
+def test_domain_field_with_newline_rejected():
+    document = {field: "x" for field in SESSION_FIELDS} | {"domain": "scim.example.com\nok  fine"}
+
+    with pytest.raises(InvalidScimSession) as caught:
+        parse_scimsession(json.dumps(document))
+
+    assert "not a host name" in str(caught.value)
+    assert "ok  fine" not in str(caught.value)

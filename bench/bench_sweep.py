@@ -26,7 +26,7 @@ def build(count: int) -> tuple[StackRecord, Inventory]:
             "loadBalancerIp": "198.51.100.7",
             "loadBalancerId": "lb-owned",
             "certificateId": "cert-owned",
-            "stackTag": "scim-bridge-prod",
+            "stackTag": "scim-bridge-stack:scim-bridge-prod",
         },
     )
     load_balancers = [
@@ -59,7 +59,7 @@ def build(count: int) -> tuple[StackRecord, Inventory]:
         zone="example.com",
         records=records,
         certificates=certificates,
-        tag_counts={"scim-bridge-prod": 0, f"k8s:{CLUSTER_ID}": 1},
+        tag_counts={"scim-bridge-stack:scim-bridge-prod": 0, f"k8s:{CLUSTER_ID}": 1},
     )
     return record, inventory
 

@@ -44,6 +44,7 @@ from scripts.preflightchecks import (
     check_zone,
     longest_zone,
 )
+from scripts.servertext import server_text
 
 logger = logging.getLogger(__name__)
 
@@ -151,6 +152,9 @@ def preflight(
     try:
         client = DigitalOceanClient(resolve_token(token), read_timeout=timeout)
     except TokenMissing as error:
+        if token and token.strip():
+            # A value was given but cannot be a token: bad input, not a failed check.
+            raise
         token_problem = str(error)
 
     try:
@@ -405,9 +409,17 @@ def _digitalocean_checks(client, target: Target | None, deployed: Deployed, ns_l
     except DigitalOceanError as error:
         return [CheckResult("digitalocean token", Status.FAIL, str(error), _retry_fix())]
 
+    email = server_text(account.email)
     results = [
-        CheckResult("digitalocean token", Status.OK, f"accepted for {account.email}"),
-        check_account(account.status, account.status_message or "", bool(account.email_verified)),
+        CheckResult("digitalocean token", Status.OK, f"accepted for {email}"),
+        _guarded(
+            "account",
+            lambda: check_account(
+                server_text(account.status),
+                server_text(account.status_message or ""),
+                bool(account.email_verified),
+            ),
+        ),
     ]
     node_count = target.node_count if target else 1
     results.append(
@@ -487,6 +499,7 @@ def _fetch(function: Callable[[], Any]) -> Callable[[], Any]:
 
 
 def _guarded(name: str, check: Callable[[], CheckResult]) -> CheckResult:
+    """Run one check; turn an API failure, or data of a shape it cannot use, into a fail line."""
     from scripts.doclient import DigitalOceanError, TokenRejected
 
     try:
@@ -495,6 +508,21 @@ def _guarded(name: str, check: Callable[[], CheckResult]) -> CheckResult:
         return CheckResult(name, Status.FAIL, str(error), _token_fix())
     except DigitalOceanError as error:
         return CheckResult(name, Status.FAIL, str(error), _retry_fix())
+    except (KeyError, TypeError, AttributeError, ValueError) as error:
+        # The client checks the fields it hands out; this catches any it does not.
+        logger.debug("preflight: %s check failed on the API data", name, exc_info=True)
+        reason = (
+            f"the field {error.args[0]!r} is missing"
+            if isinstance(error, KeyError)
+            else ("a field has an unexpected type or value")
+        )
+        return CheckResult(
+            name,
+            Status.FAIL,
+            f"DigitalOcean returned an unexpected response to the {name} check: "
+            f"{server_text(reason)}",
+            _retry_fix(),
+        )
 
 
 def _token_fix() -> str:

@@ -17,9 +17,11 @@ from scripts.doclient import (
     ScopeMissing,
     TokenMissing,
     TokenRejected,
+    UnexpectedResponse,
     resolve_base_url,
     resolve_token,
 )
+from tests.fakes.hostile import HostileServer
 
 
 class SleepRecorder:
@@ -35,6 +37,31 @@ class SleepRecorder:
 @pytest.fixture
 def sleeps():
     return SleepRecorder()
+
+
+class SteppingClock:
+    """Stands in for time.monotonic: every reading is `step` seconds after the one before."""
+
+    def __init__(self, step=1.0):
+        self.now = 0.0
+        self.step = step
+
+    def __call__(self):
+        self.now += self.step
+        return self.now
+
+
+@pytest.fixture
+def hostile(fake_digitalocean):
+    """A scripted server in front of the fake, returning odd bodies for scripted paths."""
+    server = HostileServer(upstream=fake_digitalocean.base_url).start()
+    yield server
+    server.stop()
+
+
+def hostile_client(server, token, sleeps, **options):
+    settings = {"read_timeout": 5.0, "retries": 0, "sleep": sleeps, **options}
+    return DigitalOceanClient(token, base_url=server.base_url, **settings)
 
 
 @pytest.fixture
@@ -122,6 +149,43 @@ def test_resolve_base_url_rejects_non_http_urls(value):
         resolve_base_url(value)
 
     assert caught.value.exit_code == 2
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("http://user:hunter2pass@127.0.0.1:9/v2", "has a user name or password"),
+        ("ftp://user:hunter2pass@127.0.0.1:9/", "not a valid URL"),
+    ],
+)
+def test_resolve_base_url_hides_password(monkeypatch, value, message):
+    monkeypatch.setenv("DIGITALOCEAN_END_POINT", value)
+
+    with pytest.raises(InvalidEndpoint, match=message) as caught:
+        resolve_base_url()
+
+    assert caught.value.exit_code == 2
+    assert "DIGITALOCEAN_END_POINT" in str(caught.value)
+    assert "hunter2pass" not in str(caught.value)
+    assert "127.0.0.1:9" in str(caught.value)
+
+
+def test_resolve_token_rejects_non_ascii(monkeypatch):
+    monkeypatch.setenv("DIGITALOCEAN_TOKEN", "dop_v1_abc\u20acdef")
+
+    with pytest.raises(TokenMissing, match="printable ASCII") as caught:
+        resolve_token()
+
+    assert caught.value.exit_code == 2
+    assert "in DIGITALOCEAN_TOKEN" in str(caught.value)
+    assert "abc" not in str(caught.value)
+
+
+def test_resolve_token_names_environment_source(monkeypatch):
+    monkeypatch.setenv("DIGITALOCEAN_TOKEN", "dop_v1_\x07bell")
+
+    with pytest.raises(TokenMissing, match="in DIGITALOCEAN_TOKEN"):
+        resolve_token("dop_v1_\x07bell")
 
 
 # Reading through python-digitalocean.
@@ -515,3 +579,213 @@ def test_registries_lists_the_registry(fake_digitalocean, client):
     fake_digitalocean.set_registry("acme")
 
     assert [registry["name"] for registry in client.registries()] == ["acme"]
+
+
+# Hostile answers.
+
+
+def test_trickling_body_is_cut_at_deadline(hostile, fake_digitalocean, sleeps):
+    hostile.script("/v2/domains", body=b" " * 2000, trickle=0.001)
+    clock = SteppingClock(step=1.0)
+    client = hostile_client(hostile, fake_digitalocean.token, sleeps, read_timeout=30, clock=clock)
+
+    with pytest.raises(ApiUnavailable, match="list domains did not complete within 30 s"):
+        client.domains()
+
+    assert sleeps.delays == []
+
+
+def test_body_over_size_cap_is_rejected(hostile, fake_digitalocean, sleeps):
+    hostile.script("/v2/domains", body={"domains": [], "padding": "x" * 5000})
+    client = hostile_client(hostile, fake_digitalocean.token, sleeps, max_body_bytes=1000)
+
+    with pytest.raises(UnexpectedResponse, match="list domains failed: the response is larger"):
+        client.domains()
+
+
+def test_next_link_to_same_page_stops(hostile, fake_digitalocean, sleeps):
+    page = {
+        "kubernetes_clusters": [],
+        "links": {"pages": {"next": hostile.base_url + "/v2/kubernetes/clusters?page=2"}},
+    }
+    # A bound, so that a client that loops ends and fails the test instead of hanging.
+    hostile.script("/v2/kubernetes/clusters", body=page, times=50)
+    client = hostile_client(hostile, fake_digitalocean.token, sleeps)
+
+    with pytest.raises(UnexpectedResponse, match="points back to a page already read"):
+        client.clusters()
+
+    assert len(hostile.requests) == 2
+
+
+def test_library_listing_with_looping_link_stops(hostile, fake_digitalocean, sleeps):
+    page = {
+        "domains": [{"name": "example.com"}],
+        "links": {"pages": {"next": hostile.base_url + "/v2/domains?per_page=200"}},
+    }
+    hostile.script("/v2/domains", body=page, times=50)
+    client = hostile_client(hostile, fake_digitalocean.token, sleeps)
+
+    with pytest.raises(UnexpectedResponse, match="list domains failed: .*already read"):
+        client.domains()
+
+
+def test_listing_stops_after_max_pages(fake_digitalocean, sleeps):
+    for number in range(5):
+        fake_digitalocean.add_cluster(f"cluster-{number}")
+    client = DigitalOceanClient(
+        fake_digitalocean.token, base_url=fake_digitalocean.base_url, max_pages=3, sleep=sleeps
+    )
+
+    with pytest.raises(UnexpectedResponse, match="more than 3 pages"):
+        client.list("/v2/kubernetes/clusters", "kubernetes_clusters", params={"per_page": 1})
+
+    assert fake_digitalocean.paths("GET").count("/v2/kubernetes/clusters") == 3
+
+
+def test_library_next_link_to_other_host_is_rebased(hostile, fake_digitalocean, sleeps):
+    page = {
+        "domains": [{"name": "first.example"}],
+        "links": {"pages": {"next": "https://other.invalid/v2/domains?page=2&per_page=1"}},
+    }
+    hostile.script("/v2/domains", body=page, times=1)
+    fake_digitalocean.add_domain("first.example")
+    fake_digitalocean.add_domain("second.example")
+    client = hostile_client(hostile, fake_digitalocean.token, sleeps)
+
+    domains = client.domains()
+
+    assert [domain.name for domain in domains] == ["first.example", "second.example"]
+    assert hostile.requests == ["/v2/domains", "/v2/domains"]
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "read", "message"),
+    [
+        ("/v2/account", {"account": None}, "account", "'account' is missing or not an object"),
+        (
+            "/v2/account",
+            {
+                "account": {
+                    "status": "active",
+                    "email": "a@b",
+                    "email_verified": "yes",
+                    "droplet_limit": 10,
+                }
+            },
+            "account",
+            "account.email_verified is not true or false",
+        ),
+        ("/v2/domains", {"domains": [{"name": None}]}, "domains", r"domains\[0\].name is null"),
+        (
+            "/v2/kubernetes/clusters",
+            {"kubernetes_clusters": ["prod"]},
+            "clusters",
+            r"kubernetes_clusters\[0\] is not an object",
+        ),
+        (
+            "/v2/kubernetes/options",
+            {"options": {"versions": [{"kubernetes_version": "1.33"}]}},
+            "kubernetes_options",
+            r"options.versions\[0\].slug is missing",
+        ),
+        (
+            "/v2/kubernetes/options",
+            {"options": {"sizes": "all"}},
+            "kubernetes_options",
+            "options.sizes is not a list",
+        ),
+    ],
+)
+def test_odd_shapes_raise_unexpected_response(
+    hostile, fake_digitalocean, sleeps, path, body, read, message
+):
+    hostile.script(path, body=body)
+    client = hostile_client(hostile, fake_digitalocean.token, sleeps)
+
+    with pytest.raises(UnexpectedResponse, match=message):
+        getattr(client, read)()
+
+
+@pytest.mark.parametrize("links", [[], None, {"pages": None}, {"pages": {"next": 7}}, "x"])
+def test_odd_links_end_the_listing(hostile, fake_digitalocean, sleeps, links):
+    hostile.script("/v2/domains", body={"domains": [{"name": "example.com"}], "links": links})
+    client = hostile_client(hostile, fake_digitalocean.token, sleeps)
+
+    assert [domain.name for domain in client.domains()] == ["example.com"]
+
+
+def test_missing_option_lists_are_empty(hostile, fake_digitalocean, sleeps):
+    hostile.script("/v2/kubernetes/options", body={"options": {"regions": [], "versions": None}})
+    client = hostile_client(hostile, fake_digitalocean.token, sleeps)
+
+    options = client.kubernetes_options()
+
+    assert options["versions"] == []
+    assert options["sizes"] == []
+
+
+def test_retry_after_over_cap_fails_at_once(fake_digitalocean, client, sleeps):
+    fake_digitalocean.inject("GET", "/v2/account", status=429, retry_after=60)
+
+    with pytest.raises(RateLimited, match="retry after 60 s"):
+        client.account()
+
+    assert sleeps.delays == []
+
+
+def test_total_retry_wait_is_capped(fake_digitalocean, sleeps):
+    client = DigitalOceanClient(
+        fake_digitalocean.token,
+        base_url=fake_digitalocean.base_url,
+        retries=10,
+        backoff=10.0,
+        sleep=sleeps,
+    )
+    fake_digitalocean.inject("GET", "/v2/account", status=503, times=11)
+
+    with pytest.raises(ApiUnavailable, match="HTTP 503"):
+        client.account()
+
+    assert sleeps.delays == [10.0, 20.0]
+    assert sum(sleeps.delays) <= doclient.DEFAULT_MAX_RETRY_WAIT
+
+
+def test_timeout_is_retried_only_once(fake_digitalocean, sleeps):
+    client = DigitalOceanClient(
+        fake_digitalocean.token,
+        base_url=fake_digitalocean.base_url,
+        read_timeout=0.2,
+        retries=4,
+        sleep=sleeps,
+    )
+    fake_digitalocean.inject("GET", "/v2/account", delay=1.0, times=2)
+
+    with pytest.raises(ApiUnavailable, match="no response within 0.2 s"):
+        client.account()
+
+    assert len(sleeps.delays) == 1
+
+
+def test_server_message_controls_are_escaped(hostile, fake_digitalocean, sleeps):
+    forged = "boom\n\x1b[32mok    region\x07 " + fake_digitalocean.token
+    hostile.script("/v2/account", status=422, body={"id": "x", "message": forged})
+    client = hostile_client(hostile, fake_digitalocean.token, sleeps)
+
+    with pytest.raises(doclient.RequestRejected) as caught:
+        client.account()
+
+    message = str(caught.value)
+    assert "boom\\n\\x1b[32mok" in message
+    assert "\n" not in message
+    assert "\x1b" not in message
+    assert "\x07" not in message
+    assert fake_digitalocean.token not in message
+
+
+def test_error_without_message_says_so(hostile, fake_digitalocean, sleeps):
+    hostile.script("/v2/account", status=503, body={})
+    client = hostile_client(hostile, fake_digitalocean.token, sleeps)
+
+    with pytest.raises(ApiUnavailable, match=r"HTTP 503 \(no message in the response\)"):
+        client.account()

@@ -588,3 +588,113 @@ def test_oversized_input_file_rejected(tmp_path):
 
     assert "--scimsession" in str(caught.value)
     assert "larger than 256 KiB" in str(caught.value)
+
+
+# Hostile answers.
+
+
+@pytest.fixture
+def hostile(ready):
+    """A scripted server in front of the ready fake, returning odd bodies for scripted paths."""
+    from tests.fakes.hostile import HostileServer
+
+    server = HostileServer(upstream=ready.base_url).start()
+    yield server
+    server.stop()
+
+
+def run_hostile(ready, hostile, sleeps, tmp_path):
+    client = DigitalOceanClient(
+        ready.token, base_url=hostile.base_url, read_timeout=5.0, retries=0, sleep=sleeps
+    )
+    return by_name(run(ready, sleeps, write_config(tmp_path), client=client))
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "check", "phrase"),
+    [
+        ("/v2/account", {"account": None}, "digitalocean token", "unexpected response"),
+        (
+            "/v2/kubernetes/options",
+            {"options": {"regions": [{"slug": "nyc1"}], "sizes": [{"slug": "s-2vcpu-4gb"}]}},
+            "kubernetes version",
+            "no DOKS version matches",
+        ),
+        (
+            "/v2/kubernetes/options",
+            {"options": {"versions": [{"kubernetes_version": "1.33"}]}},
+            "kubernetes version",
+            "versions[0].slug is missing",
+        ),
+        ("/v2/domains", {"domains": [{"name": None}]}, "dns zone", "domains[0].name is null"),
+        (
+            "/v2/kubernetes/clusters",
+            {"kubernetes_clusters": ["prod"]},
+            "cluster name",
+            "kubernetes_clusters[0] is not an object",
+        ),
+    ],
+)
+def test_odd_api_shapes_fail_their_check(
+    ready, hostile, sleeps, tmp_path, path, body, check, phrase
+):
+    hostile.script(path, body=body)
+
+    results = run_hostile(ready, hostile, sleeps, tmp_path)
+
+    assert results[check].status is Status.FAIL
+    assert phrase in results[check].detail
+    assert "scimsession" in results
+
+
+def test_odd_links_do_not_stop_preflight(ready, hostile, sleeps, tmp_path):
+    hostile.script("/v2/domains", body={"domains": [{"name": "example.com"}], "links": []})
+
+    results = run_hostile(ready, hostile, sleeps, tmp_path)
+
+    assert results["dns zone"].status is Status.OK
+
+
+def test_guard_turns_type_error_into_fail_line():
+    def broken():
+        raise TypeError("'bool' object is not subscriptable")
+
+    result = preflight._guarded("region", broken)
+
+    assert result.status is Status.FAIL
+    assert result.detail == (
+        "DigitalOcean returned an unexpected response to the region check: "
+        "a field has an unexpected type or value"
+    )
+
+
+def test_guard_names_missing_field():
+    result = preflight._guarded("node size", lambda: {}["slug"])
+
+    assert result.detail.endswith("the field 'slug' is missing")
+
+
+def test_cli_non_ascii_token_exits_2(cli_env, ns_responder, tmp_path, monkeypatch):
+    monkeypatch.setenv("DIGITALOCEAN_TOKEN", "dop_v1_secret\u20acvalue")
+    path = write_config(tmp_path)
+    resolver = ns_responder.address
+
+    result = runner.invoke(app, ["preflight", "--config", str(path), "--resolver", resolver])
+
+    assert result.exit_code == 2
+    assert "DIGITALOCEAN_TOKEN" in result.output
+    assert "printable ASCII" in result.output
+    assert "secret" not in result.output
+    assert cli_env.requests == []
+
+
+def test_cli_endpoint_password_is_not_shown(cli_env, ns_responder, tmp_path, monkeypatch):
+    monkeypatch.setenv("DIGITALOCEAN_END_POINT", "http://user:hunter2pass@127.0.0.1:9")
+    path = write_config(tmp_path)
+    resolver = ns_responder.address
+
+    result = runner.invoke(app, ["preflight", "--config", str(path), "--resolver", resolver])
+
+    assert result.exit_code == 2
+    assert "DIGITALOCEAN_END_POINT" in result.output
+    assert "hunter2pass" not in result.output

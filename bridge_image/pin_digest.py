@@ -108,8 +108,18 @@ def main(argv: list[str] | None = None) -> int:
     try:
         digest = resolve_digest(arguments.tag, registry=arguments.registry)
         reference = pin(arguments.dockerfile, arguments.tag, digest)
-    except (PinError, requests.RequestException) as error:
+    except PinError as error:
         print(f"error: {error}", file=sys.stderr)
+        return 1
+    except requests.ConnectionError:
+        print(
+            f"error: cannot connect to {arguments.registry}; run this where the registry is "
+            "reachable, then commit the rewritten Dockerfile",
+            file=sys.stderr,
+        )
+        return 1
+    except requests.RequestException as error:
+        print(f"error: the request to {arguments.registry} failed: {error}", file=sys.stderr)
         return 1
 
     print(reference)

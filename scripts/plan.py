@@ -272,8 +272,14 @@ def plan(
         ),
     ] = None,
     stack: Annotated[
-        str, typer.Option("--stack", help="Stack name used in URNs and resource names.")
-    ] = "example",
+        str | None,
+        typer.Option(
+            "--stack",
+            help="Stack name used in URNs and resource names. Default: the <stack> of a "
+            "Pulumi.<stack>.yaml config file, else example.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Show what `pulumi up` would create, offline: no credentials, network or Pulumi CLI.
 
@@ -281,19 +287,27 @@ def plan(
     203.0.113.0/24) and prints the resources as a tree with their key settings and
     dependencies, the stack outputs and the critical path, with every secret value masked.
     """
-    from scripts.simulation import DEFAULT_CONFIG, read_stack_file, simulate, with_stand_ins
+    from scripts.simulation import (
+        DEFAULT_CONFIG,
+        read_stack_file,
+        simulate,
+        stack_name_of,
+        with_stand_ins,
+    )
     from scripts.stack import validate_stack_name
 
     if as_json and graph:
         raise InvalidInput("plan: --json and --graph print different documents; choose one")
-    validate_stack_name(stack)
     path = config or DEFAULT_CONFIG
+    stack = stack or stack_name_of(path) or "example"
+    validate_stack_name(stack)
     stack_file = read_stack_file(path)
     values = with_stand_ins(stack_file, path)
     for key in stack_file.encrypted:
         typer.echo(
             f"plan: {key} is encrypted (secure:), so plan uses a stand-in and does not check "
-            f"its content; `scim-bridge preflight --stack {stack}` checks it",
+            f"its content; `scim-bridge preflight --stack {stack}` checks it (or preflight "
+            "--config with --scimsession FILE)",
             err=True,
         )
     simulation = simulate(values, stack_file.secret_keys, stack=stack)

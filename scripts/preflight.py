@@ -69,6 +69,7 @@ class StackInput:
     config: dict[str, str]
     secret_keys: list[str] = field(default_factory=list)
     deployed: Deployed = field(default_factory=Deployed)
+    encrypted: list[str] = field(default_factory=list)
 
 
 def preflight(
@@ -211,7 +212,18 @@ def run_checks(
         results.extend(_digitalocean_checks(client, target, stack_input.deployed, ns_lookup))
 
     session_raw, session_source = scimsession
-    results.extend(check_scimsession(session_raw, session_source, target and target.fqdn))
+    if session_raw is None and SCIMSESSION_KEY in stack_input.encrypted:
+        results.append(
+            CheckResult(
+                "scimsession",
+                Status.WARN,
+                f"{SCIMSESSION_KEY} is encrypted (secure:) in {stack_input.source}, so it was "
+                "not checked",
+                "pass --scimsession FILE, or --stack NAME to read it through the Pulumi CLI",
+            )
+        )
+    else:
+        results.extend(check_scimsession(session_raw, session_source, target and target.fqdn))
     if bearer_text is not None:
         results.append(check_bearer_token(bearer_text))
     return results
@@ -296,16 +308,23 @@ def _read_stack_input(config: Path | None, stack: str | None) -> StackInput:
 
 
 def _read_config_file(path: Path) -> StackInput:
-    from scripts.simulation import load_stack_config
+    from scripts.simulation import read_stack_file, stack_name_of, with_stand_ins
 
+    stack_file = read_stack_file(path, command="preflight")
     try:
-        values, secret_keys = load_stack_config(path)
+        # Encrypted secrets get stand-ins for the settings check; the scimsession check
+        # reads --scimsession instead, or says that it could not check the value.
+        values = with_stand_ins(stack_file, path)
     except InvalidInput as error:
-        # The loader is shared with `plan`, whose name starts its messages.
+        # The stand-ins are shared with `plan`, whose name starts their messages.
         raise InvalidInput("preflight: " + str(error).removeprefix("plan: ")) from error
-    name = path.name
-    stack = name[len("Pulumi.") : -len(".yaml")] if name.startswith("Pulumi.") else path.stem
-    return StackInput(f"--config {path}", stack or "stack", values, secret_keys)
+    return StackInput(
+        f"--config {path}",
+        stack_name_of(path) or path.stem or "stack",
+        values,
+        stack_file.secret_keys,
+        encrypted=stack_file.encrypted,
+    )
 
 
 def _read_stack(stack: str) -> StackInput:
@@ -340,6 +359,8 @@ def _scimsession_source(
 ) -> tuple[bytes | str | None, str]:
     if path is not None:
         return _read_bytes(path, "--scimsession"), f"--scimsession {path}"
+    if SCIMSESSION_KEY in stack_input.encrypted:
+        return None, SCIMSESSION_KEY
     return stack_input.config.get(SCIMSESSION_KEY), SCIMSESSION_KEY
 
 

@@ -462,6 +462,14 @@ def _require_declared(key: str, declared: dict, path: Path, command: str) -> Non
     )
 
 
+def stack_name_of(path: Path) -> str:
+    """Return the stack name a `Pulumi.<stack>.yaml` file is for, or "" for another name."""
+    name = path.name
+    if name.startswith("Pulumi.") and name.endswith((".yaml", ".yml")):
+        return name[len("Pulumi.") :].rsplit(".", 1)[0]
+    return ""
+
+
 def load_stack_config(path: Path) -> tuple[dict[str, str], list[str]]:
     """Read a stack configuration file that has no encrypted values; see `read_stack_file`.
 

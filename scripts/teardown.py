@@ -30,7 +30,8 @@ def teardown(
         str,
         typer.Option(
             "--token",
-            envvar="DIGITALOCEAN_TOKEN",
+            envvar=["DIGITALOCEAN_TOKEN", "DIGITALOCEAN_ACCESS_TOKEN"],
+            show_envvar=True,
             show_default=False,
             help="DigitalOcean API token with read and delete access.",
         ),

@@ -289,3 +289,14 @@ def test_key_set_twice_rejected(tmp_path, text):
 
     assert result.exit_code == 2
     assert "set twice" in result.stderr
+
+
+def test_stack_name_from_config_file_name(tmp_path):
+    path = tmp_path / "Pulumi.prod.yaml"
+    path.write_text("config:\n  scim-bridge:domain: example.com\n")
+
+    result = invoke("--config", str(path))
+
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.startswith("stack prod ")
+    assert "scim-bridge-prod" in result.stdout

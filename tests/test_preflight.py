@@ -139,12 +139,11 @@ def run(fake, sleeps, config_path, *, ns=None, token=None, client=None, bearer=N
 
     if client is None:
         client = make_client(fake, sleeps, **options) if token is None else token
-    raw = stack_input.config.get(preflight.SCIMSESSION_KEY)
     return preflight.run_checks(
         stack_input,
         client=client,
         ns_lookup=ns_lookup,
-        scimsession=(raw, preflight.SCIMSESSION_KEY),
+        scimsession=preflight._scimsession_source(stack_input, None),
         bearer_text=bearer,
         pulumi_probe=lambda: preflight.CheckResult("pulumi cli", Status.OK, "stand-in"),
     )
@@ -698,3 +697,42 @@ def test_cli_endpoint_password_is_not_shown(cli_env, ns_responder, tmp_path, mon
     assert result.exit_code == 2
     assert "DIGITALOCEAN_END_POINT" in result.output
     assert "hunter2pass" not in result.output
+
+
+def encrypted_session_config(directory):
+    path = write_config(directory)
+    document = yaml.safe_load(path.read_text())
+    document["config"]["scim-bridge:scimsession"] = {"secure": "v1:AAAABBBBCCCC"}
+    path.write_text(yaml.safe_dump(document))
+    return path
+
+
+def test_encrypted_session_without_file_warns(ready, sleeps, tmp_path):
+    results = by_name(run(ready, sleeps, encrypted_session_config(tmp_path)))
+
+    assert results["settings"].status is Status.OK
+    assert results["scimsession"].status is Status.WARN
+    assert "--scimsession FILE" in results["scimsession"].fix
+
+
+def test_cli_session_file_replaces_encrypted_value(cli_env, ns_responder, tmp_path):
+    path = encrypted_session_config(tmp_path)
+    session_file = tmp_path / "scimsession"
+    session_file.write_text(json.dumps(SESSION))
+
+    result = runner.invoke(
+        app,
+        [
+            "preflight",
+            "--config",
+            str(path),
+            "--scimsession",
+            str(session_file),
+            "--resolver",
+            ns_responder.address,
+        ],
+    )
+
+    assert result.exit_code == 0, result.output
+    assert any(line.startswith("ok    scimsession") for line in result.stdout.splitlines())
+    assert "AAAABBBBCCCC" not in result.output

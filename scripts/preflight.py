@@ -141,7 +141,8 @@ def preflight(
     Exactly one of --config and --stack is required. Each check prints one line: ok, warn or
     fail, with the fix after an arrow.
     """
-    from scripts.doclient import DigitalOceanClient, TokenMissing, resolve_token
+    from scripts.doclient import DigitalOceanClient, resolve_token
+    from scripts.doerrors import TokenMissing
 
     stack_input = _read_stack_input(config, stack)
     ns_lookup = system_ns_lookup(resolver)
@@ -421,7 +422,7 @@ def pulumi_cli_check() -> CheckResult:
 
 
 def _digitalocean_checks(client, target: Target | None, deployed: Deployed, ns_lookup: NsLookup):
-    from scripts.doclient import DigitalOceanError, TokenRejected
+    from scripts.doerrors import DigitalOceanError, TokenRejected
 
     try:
         account = client.account()
@@ -507,7 +508,7 @@ def _fetch(function: Callable[[], Any]) -> Callable[[], Any]:
         if "error" in cache:
             raise cache["error"]
         if "value" not in cache:
-            from scripts.doclient import DigitalOceanError
+            from scripts.doerrors import DigitalOceanError
 
             try:
                 cache["value"] = function()
@@ -521,7 +522,7 @@ def _fetch(function: Callable[[], Any]) -> Callable[[], Any]:
 
 def _guarded(name: str, check: Callable[[], CheckResult]) -> CheckResult:
     """Run one check; turn an API failure, or data of a shape it cannot use, into a fail line."""
-    from scripts.doclient import DigitalOceanError, TokenRejected
+    from scripts.doerrors import DigitalOceanError, TokenRejected
 
     try:
         return check()
@@ -568,7 +569,7 @@ def _check_node_size(client, target: Target, options: dict) -> CheckResult:
 
 def _zone_of(target: Target, zones: Callable[[], list[str]]) -> str | None:
     """Return the account's zone that holds the hostname, or None when none does (or unknown)."""
-    from scripts.doclient import DigitalOceanError
+    from scripts.doerrors import DigitalOceanError
 
     try:
         return longest_zone(target.fqdn, zones())

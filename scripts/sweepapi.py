@@ -10,7 +10,8 @@ import time
 from collections.abc import Callable
 from urllib.parse import quote
 
-from scripts.doclient import DigitalOceanClient, DigitalOceanError, NotFound
+from scripts.doclient import DigitalOceanClient
+from scripts.doerrors import DigitalOceanError, NotFound
 from scripts.sweep import (
     AssociatedResources,
     Inventory,

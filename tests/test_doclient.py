@@ -4,11 +4,11 @@ import socket
 
 import pytest
 
-from scripts import doclient
-from scripts.doclient import (
+from scripts import doclient, doerrors
+from scripts.doclient import DigitalOceanClient, resolve_base_url, resolve_token
+from scripts.doerrors import (
     ApiUnavailable,
     Conflict,
-    DigitalOceanClient,
     DigitalOceanError,
     ForeignHost,
     InvalidEndpoint,
@@ -18,8 +18,6 @@ from scripts.doclient import (
     TokenMissing,
     TokenRejected,
     UnexpectedResponse,
-    resolve_base_url,
-    resolve_token,
 )
 from tests.fakes.hostile import HostileServer
 
@@ -553,11 +551,11 @@ def test_every_error_is_a_digitalocean_error():
         TokenRejected,
         ScopeMissing,
         NotFound,
-        doclient.RequestRejected,
+        doerrors.RequestRejected,
         Conflict,
         RateLimited,
         ApiUnavailable,
-        doclient.UnexpectedResponse,
+        doerrors.UnexpectedResponse,
         ForeignHost,
     ]
 
@@ -772,7 +770,7 @@ def test_server_message_controls_are_escaped(hostile, fake_digitalocean, sleeps)
     hostile.script("/v2/account", status=422, body={"id": "x", "message": forged})
     client = hostile_client(hostile, fake_digitalocean.token, sleeps)
 
-    with pytest.raises(doclient.RequestRejected) as caught:
+    with pytest.raises(doerrors.RequestRejected) as caught:
         client.account()
 
     message = str(caught.value)

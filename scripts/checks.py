@@ -5,6 +5,8 @@ import json
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 
+from scripts.servertext import escape_controls
+
 
 class Status(enum.StrEnum):
     """The outcome of one check. Only `fail` makes the command exit 1."""
@@ -38,7 +40,9 @@ def render_lines(results: Iterable[CheckResult]) -> str:
         line = f"{result.status.value:<4}  {result.name:<{width}}  {result.detail}"
         if result.fix:
             line += f" -> {result.fix}"
-        lines.append(line)
+        # Details quote API and server data; a control character there could start a new
+        # line or drive the terminal.
+        lines.append(escape_controls(line))
     return "\n".join(lines)
 
 

@@ -408,6 +408,13 @@ class DigitalOceanClient:
     def _json(self, step: str, response: ApiResponse) -> Any:
         try:
             return response.json()
+        except RecursionError:
+            raise UnexpectedResponse(
+                f"digitalocean: {step} failed: HTTP {response.status} with JSON nested too "
+                "deeply to read",
+                step=step,
+                status=response.status,
+            ) from None
         except ValueError as error:
             raise UnexpectedResponse(
                 f"digitalocean: {step} failed: HTTP {response.status} without a JSON body",

@@ -7,6 +7,7 @@ resource ids, names, addresses and API error messages.
 import json
 
 from scripts.destroy import destroy_commands
+from scripts.servertext import escape_controls
 from scripts.sweep import Action, PlanEntry
 from scripts.sweeprun import Outcome, Status
 from scripts.teardownflow import TeardownReport
@@ -104,7 +105,7 @@ def _heading(report: TeardownReport) -> str:
 def _cluster_lines(report: TeardownReport) -> list[str]:
     preparation = report.preparation
     record = preparation.record
-    lines = [f"note: {note}" for note in record.notes]
+    lines = [escape_controls(f"note: {note}") for note in record.notes]
     if preparation.stack_error:
         lines.append(f"stack outputs not read: {preparation.stack_error}")
     if record.cluster_id is None:
@@ -142,7 +143,8 @@ def _entry_line(verb: str, entry: PlanEntry, detail: str) -> str:
     label = entry.id if entry.name in ("", entry.id) else f"{entry.id} ({entry.name})"
     if entry.parent:
         label = f"{entry.parent}: {label}"
-    return f"{verb:<14}{entry.kind.value:<16}{label}: {detail}"
+    # Names and reasons quote the account's data, which must not drive the terminal.
+    return escape_controls(f"{verb:<14}{entry.kind.value:<16}{label}: {detail}")
 
 
 def _summary(report: TeardownReport) -> str:

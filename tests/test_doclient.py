@@ -787,3 +787,11 @@ def test_error_without_message_says_so(hostile, fake_digitalocean, sleeps):
 
     with pytest.raises(ApiUnavailable, match=r"HTTP 503 \(no message in the response\)"):
         client.account()
+
+
+def test_deeply_nested_json_is_unexpected(hostile, fake_digitalocean, sleeps):
+    hostile.script("/v2/domains", body=b'{"domains":' + b"[" * 100_000 + b"]" * 100_000 + b"}")
+    client = hostile_client(hostile, fake_digitalocean.token, sleeps)
+
+    with pytest.raises(UnexpectedResponse, match="nested too deeply"):
+        client.domains()

@@ -13,8 +13,9 @@ import uuid
 import pytest
 from typer.testing import CliRunner
 
-from scripts import sweepapi, teardown, teardownflow
+from scripts import sweepapi, teardown, teardownflow, teardownreport
 from scripts.cli import app
+from scripts.sweep import Action, Kind, PlanEntry
 from scripts.teardownrecord import load_record, record_path
 
 runner = CliRunner()
@@ -643,3 +644,19 @@ def test_live_cluster_of_another_stack_stops_teardown(account, pulumi, listening
     assert "Nothing was deleted" in result.stderr
     assert fake.paths("DELETE") == []
     assert destroy_calls(pulumi) == []
+
+
+def test_report_line_escapes_account_data():
+    entry = PlanEntry(
+        kind=Kind.LOAD_BALANCER,
+        id="lb-1",
+        name="lb\x1b]52;c;eA==\x07\nkept          forged line\r",
+        action=Action.DELETE,
+        reason="tagged with the stack's tag",
+    )
+
+    line = teardownreport._entry_line("would delete", entry, entry.reason)
+
+    assert "\n" not in line
+    assert "\x1b" not in line
+    assert "\\nkept" in line

@@ -156,6 +156,9 @@ def check_load_balancer_room(load_balancer_count: int) -> CheckResult:
 # Where the cluster goes.
 
 
+_INCOMPLETE_FIX = "run preflight again; if it persists, check DIGITALOCEAN_END_POINT"
+
+
 def check_region(region: str, regions: list[dict], kubernetes_regions: list[str]) -> CheckResult:
     """Fail unless the region exists, is available and offers Kubernetes.
 
@@ -164,6 +167,15 @@ def check_region(region: str, regions: list[dict], kubernetes_regions: list[str]
     """
     available = {item["slug"] for item in regions if item.get("available")}
     offered = sorted(available & set(kubernetes_regions))
+    if not offered:
+        # DigitalOcean always offers Kubernetes somewhere: an empty list is a broken answer,
+        # and advice to pick from it would be wrong.
+        return CheckResult(
+            "region",
+            Status.FAIL,
+            "DigitalOcean listed no available region that offers Kubernetes",
+            _INCOMPLETE_FIX,
+        )
     fix = f"set region to one of: {_listed(offered)}"
     if region not in {item["slug"] for item in regions}:
         return CheckResult("region", Status.FAIL, f"{region!r} is not a DigitalOcean region", fix)
@@ -202,6 +214,13 @@ def check_kubernetes_version(prefix: str, versions: list[str]) -> CheckResult:
 
     The program resolves the prefix the same way: the newest offered version that matches.
     """
+    if not versions:
+        return CheckResult(
+            "kubernetes version",
+            Status.FAIL,
+            "DigitalOcean listed no Kubernetes versions",
+            _INCOMPLETE_FIX,
+        )
     matches = [slug for slug in versions if slug.startswith(prefix)] if prefix else versions
     if not matches:
         return CheckResult(

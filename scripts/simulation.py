@@ -337,6 +337,9 @@ def make_mocks() -> SimulatedDigitalOcean:
     return SimulatedDigitalOcean()
 
 
+# A stack file with every setting and three secret files is a few tens of kilobytes.
+MAX_STACK_FILE = 1024 * 1024
+
 # What plan puts in place of a secret it cannot decrypt: values that pass the settings'
 # checks without claiming anything about the real ones. The scimsession stand-in has no
 # `domain`, so it matches any hostname.
@@ -378,7 +381,7 @@ def read_stack_file(path: Path, *, command: str = "plan") -> StackFile:
         would otherwise be ignored and its default used).
     """
     try:
-        document = _load_stack_yaml(path.read_text(encoding="utf-8")) or {}
+        document = _load_stack_yaml(_read_limited(path, command)) or {}
     except FileNotFoundError:
         raise InvalidInput(f"{command}: --config {path}: no such file") from None
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
@@ -448,6 +451,18 @@ _StackFileLoader.yaml_implicit_resolvers = {}
 
 def _load_stack_yaml(text: str):
     return yaml.load(text, Loader=_StackFileLoader)  # noqa: S506 - a SafeLoader subclass
+
+
+def _read_limited(path: Path, command: str) -> str:
+    """Return the file's text, refusing one larger than any stack file (or /dev/zero)."""
+    with path.open("rb") as file:
+        data = file.read(MAX_STACK_FILE + 1)
+    if len(data) > MAX_STACK_FILE:
+        raise InvalidInput(
+            f"{command}: --config {path}: is larger than {MAX_STACK_FILE // 1024} KiB; "
+            "accepted: a Pulumi.<stack>.yaml stack file"
+        )
+    return data.decode("utf-8")
 
 
 def _require_declared(key: str, declared: dict, path: Path, command: str) -> None:

@@ -22,6 +22,9 @@ URL_OUTPUT = "scimUrl"
 
 MAX_TIMEOUT_SECONDS = 300.0
 
+# Bearer tokens are about a kilobyte; reading stops well past that.
+MAX_TOKEN_BYTES = 64 * 1024
+
 
 def verify(
     url: Annotated[
@@ -174,7 +177,14 @@ def _read_token(token_file: Path | None, token_env: str | None) -> str:
     if token_file is not None:
         source = f"--token-file {bridgecheck.shown(str(token_file))}"
         try:
-            raw = token_file.read_text(encoding="utf-8")
+            with token_file.open("rb") as file:
+                data = file.read(MAX_TOKEN_BYTES + 1)
+            if len(data) > MAX_TOKEN_BYTES:
+                raise InvalidInput(
+                    f"verify: {source}: the file is larger than {MAX_TOKEN_BYTES // 1024} KiB, "
+                    "so it is not a bearer token file"
+                )
+            raw = data.decode("utf-8")
         except UnicodeDecodeError:
             raise InvalidInput(
                 f"verify: {source}: the file is not UTF-8 text; save the bearer token as text"
@@ -198,7 +208,13 @@ def _read_token(token_file: Path | None, token_env: str | None) -> str:
     if not _stdin_is_terminal():
         # Piped in, as in `op read ... | scim-bridge verify URL`. A prompt here would only
         # print getpass's warning that input may be echoed.
-        return bridgecheck.clean_token(sys.stdin.readline(), source="standard input")
+        line = sys.stdin.readline(MAX_TOKEN_BYTES + 1)
+        if len(line) > MAX_TOKEN_BYTES:
+            raise InvalidInput(
+                f"verify: the first line of standard input is longer than "
+                f"{MAX_TOKEN_BYTES // 1024} KiB, so it is not a bearer token"
+            )
+        return bridgecheck.clean_token(line, source="standard input")
 
     # A default keeps an empty entry from prompting again, so that it is reported instead.
     try:

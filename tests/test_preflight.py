@@ -617,7 +617,7 @@ def run_hostile(ready, hostile, sleeps, tmp_path):
             "/v2/kubernetes/options",
             {"options": {"regions": [{"slug": "nyc1"}], "sizes": [{"slug": "s-2vcpu-4gb"}]}},
             "kubernetes version",
-            "no DOKS version matches",
+            "listed no Kubernetes versions",
         ),
         (
             "/v2/kubernetes/options",

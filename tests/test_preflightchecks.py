@@ -423,3 +423,18 @@ def test_deeply_nested_token_header_fails_cleanly():
 
     assert result.status is Status.FAIL
     assert "not a JWT header" in result.detail
+
+
+def test_empty_kubernetes_regions_are_not_advice():
+    result = check_region("nyc1", [{"slug": "nyc1", "available": True}], [])
+
+    assert result.status is Status.FAIL
+    assert "listed no available region" in result.detail
+    assert "one of" not in result.fix
+
+
+def test_empty_versions_are_not_advice():
+    result = check_kubernetes_version("", [])
+
+    assert result.status is Status.FAIL
+    assert result.detail == "DigitalOcean listed no Kubernetes versions"

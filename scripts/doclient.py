@@ -338,6 +338,9 @@ class DigitalOceanClient:
     ) -> ApiResponse:
         """Send the request once and read the whole body before the attempt's deadline."""
         deadline = self._clock() + self.timeout[1]
+        # NOTE: the deadline covers the body only. Until the headers end, the read timeout
+        # applies to each socket read, so a server that sends a header line just inside it
+        # holds the attempt for up to http.client's 100 header lines.
         response = self.session.request(
             method,
             url,

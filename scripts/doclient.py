@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
@@ -338,10 +339,8 @@ class DigitalOceanClient:
     ) -> ApiResponse:
         """Send the request once and read the whole body before the attempt's deadline."""
         deadline = self._clock() + self.timeout[1]
-        # NOTE: the deadline covers the body only. Until the headers end, the read timeout
-        # applies to each socket read, so a server that sends a header line just inside it
-        # holds the attempt for up to http.client's 100 header lines.
-        response = self.session.request(
+        response = self._send_with_deadline(
+            step,
             method,
             url,
             params=params,
@@ -360,6 +359,33 @@ class DigitalOceanClient:
             headers=response.headers,
             content=content,
         )
+
+    def _send_with_deadline(self, step: str, method: str, url: str, **options) -> requests.Response:
+        """Send the request and return once the headers are in, or raise requests.Timeout.
+
+        The read timeout applies to each socket read, so a server that sends one header line
+        at a time, each just inside it, would hold the request for minutes. The request runs
+        in a daemon thread, and a request whose headers miss the connect and read timeouts
+        together is abandoned: its thread ends with its socket, at the latest when the
+        process exits.
+        """
+        outcome: dict[str, object] = {}
+        done = threading.Event()
+
+        def send() -> None:
+            try:
+                outcome["response"] = self.session.request(method, url, **options)
+            except BaseException as error:  # noqa: BLE001 - handed to the caller's thread
+                outcome["error"] = error
+            finally:
+                done.set()
+
+        threading.Thread(target=send, name=f"digitalocean: {step}", daemon=True).start()
+        if not done.wait(timeout=self.timeout[0] + self.timeout[1]):
+            raise requests.Timeout(f"{step}: the response headers did not arrive in time")
+        if "error" in outcome:
+            raise outcome["error"]  # type: ignore[misc]
+        return outcome["response"]  # type: ignore[return-value]
 
     def _read_body(self, step: str, response: requests.Response, deadline: float) -> bytes:
         """Read the body in chunks, failing when the deadline passes or the size cap is reached.

@@ -1,6 +1,7 @@
 """The DigitalOcean API client, against the stateful API fake on 127.0.0.1."""
 
 import socket
+import threading
 
 import pytest
 
@@ -795,3 +796,44 @@ def test_deeply_nested_json_is_unexpected(hostile, fake_digitalocean, sleeps):
 
     with pytest.raises(UnexpectedResponse, match="nested too deeply"):
         client.domains()
+
+
+@pytest.fixture
+def slow_headers():
+    """A server on 127.0.0.1 that sends a status line, then one header line every 0.2 s."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def serve():
+        listener.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                connection, _ = listener.accept()
+            except OSError:
+                continue
+            with connection:
+                connection.recv(65536)
+                connection.sendall(b"HTTP/1.1 200 OK\r\n")
+                for _ in range(90):
+                    if stop.wait(0.2):
+                        break
+                    try:
+                        connection.sendall(b"X-Slow: 1\r\n")
+                    except OSError:
+                        break
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    stop.set()
+    thread.join(timeout=5)
+    listener.close()
+
+
+def test_slow_headers_time_out(slow_headers, sleeps):
+    client = DigitalOceanClient(
+        "dop_v1_test", base_url=slow_headers, read_timeout=1.0, retries=0, sleep=sleeps
+    )
+
+    with pytest.raises(ApiUnavailable, match="no response within 1 s"):
+        client.account()

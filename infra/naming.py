@@ -8,8 +8,8 @@ import hashlib
 import re
 
 STACK_TAG_PREFIX = "scim-bridge-stack:"
-# DigitalOcean allows 255 characters in a tag and 63 in a load balancer name; resource
-# names get suffixes such as `-lb` and `-nodes`, so the prefix stays well below both.
+# Resource names get suffixes such as `-lb` and `-nodes`. 48 characters keep them short
+# enough for the 63 characters of a Kubernetes label value, which carries the name.
 MAX_RESOURCE_NAME = 48
 _HASH_LENGTH = 8
 

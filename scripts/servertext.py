@@ -1,9 +1,10 @@
-"""Text a server sent, made safe to print in verify's lines and JSON document.
+"""Text a server sent, made safe to print in the lines and JSON documents of the commands.
 
-A hostile or broken server controls its health report, status line, headers and certificate
-names. It may echo the bearer token in them, which is replaced by "[redacted]". Control
-characters in them could forge output lines or drive the terminal, so each one is shown as
-an escape, and long values are cut.
+A hostile or broken server controls what it returns: a bridge its health report, status
+line, headers and certificate names, the DigitalOcean API its error messages and resource
+data. It may echo a token, which is replaced by "[redacted]". Control characters could forge
+output lines or drive the terminal, so each one is shown as an escape, and long values are
+cut.
 """
 
 import json

@@ -8,7 +8,6 @@ this module fetches the data. Nothing is created, changed or deleted.
 
 from __future__ import annotations
 
-import asyncio
 import contextvars
 import dataclasses
 import json
@@ -276,6 +275,8 @@ def settings_check(stack_input: StackInput) -> tuple[CheckResult, Target | None]
 
 
 def _load_settings(config: dict[str, str], secret_keys: list[str], stack: str):
+    import asyncio
+
     import pulumi
     from pulumi import runtime
 

@@ -569,7 +569,7 @@ def _check_node_size(client, target: Target, options: dict) -> CheckResult:
 
 
 def _zone_of(target: Target, zones: Callable[[], list[str]]) -> str | None:
-    """Return the account's zone that holds the hostname, or None when none does (or unknown)."""
+    """Return the account's zone that contains the hostname, or None when none does (or unknown)."""
     from scripts.doerrors import DigitalOceanError
 
     try:
@@ -598,7 +598,7 @@ def _check_records(client, target: Target, zone: str, deployed: Deployed) -> Che
         {"id": record.id, "type": record.type, "name": record.name, "data": record.data}
         for record in client.records(zone, name=target.fqdn)
     ]
-    # Records are named relative to the zone that holds them, which may be a subzone.
+    # Records are named relative to the zone that contains them, which may be a subzone.
     relative = target.fqdn.removesuffix("." + zone) if target.fqdn != zone else "@"
     in_zone = dataclasses.replace(target, domain=zone, hostname=relative)
     owned_ip = deployed.load_balancer_ip or _own_load_balancer_ip(client, target)

@@ -400,16 +400,16 @@ def read_stack_file(path: Path, *, command: str = "plan") -> StackFile:
         if "default" in spec:
             config[f"{PROJECT}:{key}"] = _config_string(spec["default"])
     encrypted = []
-    given = set()
+    keys_in_file = set()
     for key, value in (document.get("config") or {}).items():
         full_key = key if ":" in str(key) else f"{PROJECT}:{key}"
         _require_declared(full_key, declared, path, command)
-        if full_key in given:
+        if full_key in keys_in_file:
             raise InvalidInput(
                 f"{command}: --config {path}: {full_key} is set twice, with and without its "
                 f"{PROJECT}: namespace; accepted: one of them"
             )
-        given.add(full_key)
+        keys_in_file.add(full_key)
         if isinstance(value, dict) and "secure" in value:
             encrypted.append(full_key)
             continue

@@ -169,13 +169,19 @@ class StackRecord:
 
         The stack's tag is derived from the stack name, never read from the outputs: a
         corrupt `stackTag` such as `scim-bridge` would mark other stacks' resources. A
-        `stackTag` output that differs, and a `clusterId` that is not a DOKS cluster id, are
-        ignored and explained in `notes`.
+        `stackTag` output that differs, a `clusterId` that is not a DOKS cluster id, and an
+        output that is not text are ignored and explained in `notes`.
         """
         notes = []
 
         def text(key: str) -> str | None:
             value = outputs.get(key)
+            if value is not None and not isinstance(value, str):
+                notes.append(
+                    f"output {key} is of type {type(value).__name__}, not text; it is ignored, so "
+                    "nothing is proven by it"
+                )
+                return None
             return value.strip() if isinstance(value, str) and value.strip() else None
 
         registry = text("registryName")

@@ -436,3 +436,12 @@ def test_cluster_id_must_be_a_uuid():
     assert record.cluster_id is None
     assert record.cluster_tag is None
     assert "not a DOKS cluster id" in record.notes[0]
+
+
+def test_non_text_outputs_are_noted():
+    record = make_record(outputs={"clusterId": 123, "loadBalancerIp": 7})
+
+    assert record.cluster_id is None
+    assert record.load_balancer_ip is None
+    assert any("output clusterId is of type int" in note for note in record.notes)
+    assert any("output loadBalancerIp is of type int" in note for note in record.notes)

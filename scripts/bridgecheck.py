@@ -30,6 +30,7 @@ from scripts import bridgeprobe
 from scripts.bridgeprobe import HttpResponse, ProbeFailed, TlsProbe
 from scripts.checks import CheckResult, Status
 from scripts.servertext import REDACTED, redact, server_text
+from scripts.tokens import token_problem
 
 log = logging.getLogger(__name__)
 
@@ -179,17 +180,13 @@ def clean_token(raw: str, *, source: str) -> str:
     """
     token = raw.strip().lstrip("\ufeff").strip()
     token = _BEARER_PREFIX.sub("", token, count=1) if _BEARER_PREFIX.match(token) else token
-    if not token:
+    problem = token_problem(token)
+    if problem == "is empty":
         raise InvalidToken(f"verify: the bearer token from {source} is empty")
-    if any(character.isspace() for character in token):
+    if problem is not None:
         raise InvalidToken(
-            f"verify: the bearer token from {source} has whitespace inside; a bearer token "
-            "is one word: copy it again from the setup page or the file you saved"
-        )
-    if not (token.isascii() and token.isprintable()):
-        raise InvalidToken(
-            f"verify: the bearer token from {source} has characters other than printable "
-            "ASCII; copy it again from the setup page or the file you saved"
+            f"verify: the bearer token from {source} {problem}; a bearer token is one word of "
+            "printable ASCII, so copy it again from the setup page or the file you saved"
         )
     return token
 

@@ -43,6 +43,7 @@ from scripts.doerrors import (
     retry_after_seconds,
 )
 from scripts.servertext import escape_controls
+from scripts.tokens import token_problem
 
 logger = logging.getLogger(__name__)
 
@@ -94,18 +95,13 @@ def resolve_token(token: str | None = None) -> str:
         )
 
     token = token.strip()
-    if not token:
+    problem = token_problem(token)
+    if problem == "is empty":
         raise TokenMissing(f"digitalocean: the API token in {source} is empty")
-    if any(character.isspace() for character in token):
+    if problem is not None:
         raise TokenMissing(
-            f"digitalocean: the API token in {source} contains whitespace; "
-            "paste the token alone, on one line"
-        )
-    if not (token.isascii() and token.isprintable()):
-        raise TokenMissing(
-            f"digitalocean: the API token in {source} contains characters other than printable "
-            "ASCII, so it cannot be a DigitalOcean token; copy it again from "
-            f"{TOKENS_PAGE_URL}"
+            f"digitalocean: the API token in {source} {problem}, so it cannot be a "
+            f"DigitalOcean token; copy it again from {TOKENS_PAGE_URL}, alone on one line"
         )
     return token
 

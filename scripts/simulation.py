@@ -11,7 +11,6 @@ the same plan on every run.
 
 import asyncio
 import contextvars
-import difflib
 import gc
 import hashlib
 import json
@@ -376,9 +375,9 @@ def read_stack_file(path: Path, *, command: str = "plan") -> StackFile:
     Values become the strings that the Pulumi runtime hands a program (lists and maps as
     JSON). Keys without a namespace belong to this project.
 
-    :raises InvalidInput: naming `--config` when the file is missing or unreadable, or when
-        it sets a key of this project that Pulumi.yaml does not declare (a misspelled key
-        would otherwise be ignored and its default used).
+    :raises InvalidInput: naming `--config` when the file is missing, unreadable, larger than
+        any stack file, or sets a key twice. Keys that Pulumi.yaml does not declare are left
+        to the settings check, which rejects them for the program too.
     """
     try:
         document = _load_stack_yaml(_read_limited(path, command)) or {}
@@ -403,7 +402,6 @@ def read_stack_file(path: Path, *, command: str = "plan") -> StackFile:
     keys_in_file = set()
     for key, value in (document.get("config") or {}).items():
         full_key = key if ":" in str(key) else f"{PROJECT}:{key}"
-        _require_declared(full_key, declared, path, command)
         if full_key in keys_in_file:
             raise InvalidInput(
                 f"{command}: --config {path}: {full_key} is set twice, with and without its "
@@ -463,18 +461,6 @@ def _read_limited(path: Path, command: str) -> str:
             "accepted: a Pulumi.<stack>.yaml stack file"
         )
     return data.decode("utf-8")
-
-
-def _require_declared(key: str, declared: dict, path: Path, command: str) -> None:
-    namespace, _, name = key.partition(":")
-    if namespace != PROJECT or name in declared:
-        return
-    close = difflib.get_close_matches(name, declared, n=1)
-    hint = f"did you mean {PROJECT}:{close[0]}? " if close else ""
-    raise InvalidInput(
-        f"{command}: --config {path}: {key} is not a setting of this project; {hint}"
-        f"accepted keys: {', '.join(sorted(declared))}"
-    )
 
 
 def stack_name_of(path: Path) -> str:

@@ -104,7 +104,7 @@ def test_resolve_token_falls_back_to_access_token(monkeypatch):
     [
         (None, "no API token given"),
         ("   \n", "is empty"),
-        ("dop_v1_abc def", "contains whitespace"),
+        ("dop_v1_abc def", "has whitespace inside"),
     ],
 )
 def test_resolve_token_rejects_bad_values(monkeypatch, token, message):

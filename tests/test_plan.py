@@ -181,7 +181,7 @@ def test_misspelled_key_rejected(tmp_path):
     result = invoke("--config", str(path))
 
     assert result.exit_code == 2
-    assert "scim-bridge:dnsTTL is not a setting" in result.stderr
+    assert "scim-bridge:dnsTTL: is not a setting" in result.stderr
     assert "did you mean scim-bridge:dnsTtl?" in result.stderr
 
 

@@ -270,18 +270,18 @@ def render_table(report: Report) -> str:
 
 
 def _not_propagated(report: Report) -> str:
-    """Say how many of the servers asked differ, and how many resolvers wait their turn."""
+    """Return how many of the servers queried differ, and how many resolvers wait their turn."""
     pending = sum(server.status.value == "pending" for server in report.servers)
-    asked = len(report.servers) - pending
+    queried = len(report.servers) - pending
     differing = sum(server.status.value not in ("match", "pending") for server in report.servers)
-    wanted = report.expected or report.agreed
-    if wanted:
-        verdict = f"{differing} of {asked} servers asked do not answer {', '.join(wanted)}"
+    reference = report.expected or report.agreed
+    if reference:
+        verdict = f"{differing} of {queried} servers queried do not answer {', '.join(reference)}"
     else:
-        verdict = "the servers asked do not agree on a non-empty set of addresses"
+        verdict = "the servers queried do not agree on a non-empty set of addresses"
     if pending:
         noun = "resolver is" if pending == 1 else "resolvers are"
-        verdict += f"; {pending} {noun} asked once the authoritative servers agree"
+        verdict += f"; {pending} {noun} queried once the authoritative servers agree"
     return f"not propagated: {verdict}"
 
 
@@ -289,7 +289,7 @@ def _verdict(report: Report) -> str:
     if not report.propagated:
         return _not_propagated(report)
     target = f"{report.name} {report.record_type}"
-    wanted = ", ".join(report.expected or report.agreed)
+    addresses = ", ".join(report.expected or report.agreed)
     resolvers = [server for server in report.servers if server.role.value == "resolver"]
     matching = sum(server.status.value == "match" for server in resolvers)
     places = []
@@ -299,7 +299,7 @@ def _verdict(report: Report) -> str:
         places.append(f"{matching} of {len(resolvers)} resolvers, which meets the quorum")
     elif resolvers:
         places.append("every resolver")
-    return f"propagated: {target} is {wanted} at " + " and at ".join(places)
+    return f"propagated: {target} is {addresses} at " + " and at ".join(places)
 
 
 def render_progress(report: Report) -> str:

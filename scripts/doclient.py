@@ -1,9 +1,9 @@
 """DigitalOcean API access for the command-line tool: one client and one HTTP session.
 
-Every request goes through `DigitalOceanClient._request`, which gives each attempt one deadline
-for connecting, the headers and the body, caps the body's size, retries 429, 5xx and network
-failures within a bounded wait, and translates HTTP errors into the `DigitalOceanError` leaves
-of `scripts.doerrors`.
+Every request goes through `DigitalOceanClient._request`. Each attempt has one deadline for
+connecting, the headers and the body, and the body's size is capped. 429, 5xx and network
+failures are retried within a bounded wait, and HTTP errors become the `DigitalOceanError`
+leaves of `scripts.doerrors`.
 Listings follow next-page links only on the base URL, with a cap on the number of pages.
 
 The typed helpers validate the fields they return and hand them out as python-digitalocean

@@ -1,7 +1,7 @@
 """The DigitalOcean API's error model: one exception per kind of failure, built from responses.
 
-`DigitalOceanClient` raises these; callers catch the leaf they can act on (`NotFound` on a
-delete counts as already gone, `TokenRejected` stops every later call) and report the rest.
+`DigitalOceanClient` raises these. Callers catch the leaf they can act on and report the rest:
+`NotFound` on a delete counts as already gone, and `TokenRejected` stops every later call.
 Every message names the step that failed and never contains the token.
 """
 

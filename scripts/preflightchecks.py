@@ -26,7 +26,7 @@ _JWT_SEGMENT = re.compile(r"[A-Za-z0-9_-]+")
 
 @dataclass(frozen=True)
 class Target:
-    """What the stack would create, from valid settings: names, place, sizes and its own marks.
+    """The resources the stack would create, from valid settings: names, place, sizes, tags.
 
     `kubernetes_version` is a version prefix, or "" for the newest. `hostname` is a DNS label,
     or "@" for the zone's apex. `resource_name` prefixes the names of DigitalOcean resources
@@ -61,7 +61,7 @@ class Target:
 
 @dataclass(frozen=True)
 class Deployed:
-    """What the stack already owns, from its last outputs (all empty before the first deploy)."""
+    """The resources the stack already owns, from its last outputs (empty before a deploy)."""
 
     load_balancer_ip: str = ""
     cluster_id: str = ""

@@ -65,8 +65,8 @@ def test_check_table_exits_1_when_lagging(current_and_lagging):
     assert lines[2].split()[:5] == [lagging.endpoint, "authoritative", "mismatch", OLD, "300"]
     assert lines[3].split()[:3] == ["127.0.0.1:9", "resolver", "pending"]
     assert lines[-1] == (
-        f"not propagated: 1 of 2 servers asked do not answer {NEW}; "
-        "1 resolver is asked once the authoritative servers agree"
+        f"not propagated: 1 of 2 servers queried do not answer {NEW}; "
+        "1 resolver is queried once the authoritative servers agree"
     )
 
 
